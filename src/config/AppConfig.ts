@@ -1,0 +1,229 @@
+// Every setting of the product, read once through Effect `Config` (env, plus `.env` loaded by
+// main), grouped by concern; secrets stay `Redacted` so they never print by accident.
+import { Config, ConfigError, ConfigProvider, Context, Effect, Either, Layer, type Option, type Redacted } from "effect"
+
+const LLM_PROVIDERS = ["offline", "openai", "google", "anthropic"] as const
+const SESSION_STORES = ["memory", "redis"] as const
+const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const
+
+export interface AppSettings {
+  readonly llm: {
+    readonly provider: (typeof LLM_PROVIDERS)[number]
+    readonly openaiApiKey: Option.Option<Redacted.Redacted>
+    readonly openaiModel: string
+    readonly openaiBaseUrl: Option.Option<string>
+    readonly googleApiKey: Option.Option<Redacted.Redacted>
+    readonly googleModel: string
+    readonly anthropicApiKey: Option.Option<Redacted.Redacted>
+    readonly anthropicModel: string
+    readonly timeoutSeconds: number
+    readonly maxRetries: number
+  }
+  readonly safeline: {
+    readonly url: Option.Option<string>
+    readonly apiToken: Option.Option<Redacted.Redacted>
+    readonly verifyTls: boolean
+    readonly caBundle: Option.Option<string>
+    readonly timeoutSeconds: number
+    readonly retries: number
+  }
+  readonly rag: {
+    readonly selfragMaxAttempts: number
+    readonly selfragMinCitations: number
+    readonly docsDir: string
+    readonly embeddingsBaseUrl: Option.Option<string>
+    readonly embeddingsModel: string
+    readonly embeddingsApiKey: Option.Option<Redacted.Redacted>
+  }
+  readonly guardrails: {
+    readonly confirmationTtlSeconds: number
+    readonly confirmationMaxAttempts: number
+    readonly blacklistMinPrefixV4: number
+    readonly blacklistMinPrefixV6: number
+  }
+  readonly api: {
+    readonly host: string
+    readonly port: number
+    readonly tokens: Option.Option<Redacted.Redacted>
+    readonly allowUnauthenticated: boolean
+    readonly maxBodyBytes: number
+    readonly maxMessageChars: number
+    readonly turnWaitSeconds: number
+    readonly shutdownGraceSeconds: number
+  }
+  readonly sessions: {
+    readonly store: (typeof SESSION_STORES)[number]
+    readonly redisUrl: Option.Option<Redacted.Redacted>
+    readonly ttlSeconds: number
+    readonly maxSessions: number
+    readonly historyMessages: number
+  }
+  readonly observability: {
+    readonly enabled: boolean
+    readonly metricsNamespace: string
+    readonly traceJsonlPath: string
+    readonly traceCaptureContent: boolean
+    readonly traceQueueSize: number
+    readonly traceMaxFileBytes: number
+    readonly traceMaxFiles: number
+    readonly auditEnabled: boolean
+    readonly auditPath: string
+    readonly logLevel: string
+  }
+  readonly otel: {
+    readonly endpoint: Option.Option<string>
+    readonly tracesEndpoint: Option.Option<string>
+    readonly protocol: (typeof OTLP_PROTOCOLS)[number]
+    readonly serviceName: string
+    readonly resourceAttributes: Option.Option<string>
+  }
+}
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const nonNegativeInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected an integer >= 0", validation: (n) => n >= 0 }),
+    Config.withDefault(fallback)
+  )
+
+const positiveNumber = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.validate({ message: "Expected a number > 0", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const prefixLength = (name: string, fallback: number, max: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: `Expected a prefix length from 0 to ${max}`, validation: (n) => n >= 0 && n <= max }),
+    Config.withDefault(fallback)
+  )
+
+const optionalString = (name: string) => Config.option(Config.nonEmptyString(name))
+const optionalSecret = (name: string) => Config.option(Config.redacted(Config.nonEmptyString(name)))
+
+const metricsNamespace = Config.string("AGENT_METRICS_NAMESPACE").pipe(
+  Config.validate({
+    message: "Expected a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)",
+    validation: (s) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(s)
+  }),
+  Config.withDefault("security_agent")
+)
+
+/** `grpc` is a valid OTLP protocol that we do not ship an exporter for: say so precisely. */
+const otlpProtocol = Config.string("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
+  Config.withDefault("http/protobuf"),
+  Config.mapOrFail((value) =>
+    (OTLP_PROTOCOLS as ReadonlyArray<string>).includes(value)
+      ? Either.right(value as (typeof OTLP_PROTOCOLS)[number])
+      : Either.left(
+          ConfigError.InvalidData(
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"],
+            value === "grpc"
+              ? "grpc is not supported; use http/protobuf (port 4318) or http/json"
+              : `Expected one of ${OTLP_PROTOCOLS.join(", ")} but received ${value}`
+          )
+        )
+  )
+)
+
+export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
+  llm: Config.all({
+    provider: Config.literal(...LLM_PROVIDERS)("LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
+    openaiApiKey: optionalSecret("OPENAI_API_KEY"),
+    openaiModel: Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini")),
+    openaiBaseUrl: optionalString("OPENAI_BASE_URL"),
+    googleApiKey: optionalSecret("GOOGLE_API_KEY"),
+    googleModel: Config.string("GOOGLE_MODEL").pipe(Config.withDefault("gemini-2.0-flash")),
+    anthropicApiKey: optionalSecret("ANTHROPIC_API_KEY"),
+    anthropicModel: Config.string("ANTHROPIC_MODEL").pipe(Config.withDefault("claude-3-5-haiku-latest")),
+    timeoutSeconds: positiveNumber("LLM_TIMEOUT_SECONDS", 30),
+    maxRetries: nonNegativeInt("LLM_MAX_RETRIES", 2)
+  }),
+  safeline: Config.all({
+    url: optionalString("SAFELINE_URL"),
+    apiToken: optionalSecret("SAFELINE_API_TOKEN"),
+    verifyTls: Config.boolean("SAFELINE_VERIFY_TLS").pipe(Config.withDefault(true)),
+    caBundle: optionalString("SAFELINE_CA_BUNDLE"),
+    timeoutSeconds: positiveNumber("SAFELINE_TIMEOUT", 10),
+    retries: nonNegativeInt("SAFELINE_RETRIES", 2)
+  }),
+  rag: Config.all({
+    selfragMaxAttempts: positiveInt("SELFRAG_MAX_ATTEMPTS", 3),
+    selfragMinCitations: nonNegativeInt("SELFRAG_MIN_CITATIONS", 1),
+    docsDir: Config.string("KNOWLEDGE_DOCS_DIR").pipe(Config.withDefault("data/docs")),
+    embeddingsBaseUrl: optionalString("EMBEDDINGS_BASE_URL"),
+    embeddingsModel: Config.string("EMBEDDINGS_MODEL").pipe(Config.withDefault("text-embedding-3-small")),
+    embeddingsApiKey: optionalSecret("EMBEDDINGS_API_KEY")
+  }),
+  guardrails: Config.all({
+    confirmationTtlSeconds: positiveInt("CONFIRMATION_TTL_SECONDS", 300),
+    confirmationMaxAttempts: positiveInt("CONFIRMATION_MAX_ATTEMPTS", 3),
+    blacklistMinPrefixV4: prefixLength("BLACKLIST_MIN_PREFIX_V4", 16, 32),
+    blacklistMinPrefixV6: prefixLength("BLACKLIST_MIN_PREFIX_V6", 48, 128)
+  }),
+  api: Config.all({
+    host: Config.string("ASSISTANT_API_HOST").pipe(Config.withDefault("127.0.0.1")),
+    port: Config.port("ASSISTANT_API_PORT").pipe(Config.withDefault(8081)),
+    tokens: optionalSecret("ASSISTANT_API_TOKEN"),
+    allowUnauthenticated: Config.boolean("ASSISTANT_API_ALLOW_UNAUTHENTICATED").pipe(Config.withDefault(false)),
+    maxBodyBytes: positiveInt("ASSISTANT_API_MAX_BODY_BYTES", 65536),
+    maxMessageChars: positiveInt("ASSISTANT_API_MAX_MESSAGE_CHARS", 8000),
+    turnWaitSeconds: positiveNumber("ASSISTANT_API_TURN_WAIT_SECONDS", 30),
+    shutdownGraceSeconds: positiveNumber("ASSISTANT_API_SHUTDOWN_GRACE_SECONDS", 20)
+  }),
+  sessions: Config.all({
+    store: Config.literal(...SESSION_STORES)("SESSION_STORE").pipe(Config.withDefault("memory" as const)),
+    redisUrl: optionalSecret("REDIS_URL"),
+    ttlSeconds: positiveInt("ASSISTANT_API_SESSION_TTL_SECONDS", 3600),
+    maxSessions: positiveInt("ASSISTANT_API_MAX_SESSIONS", 1000),
+    historyMessages: positiveInt("ASSISTANT_API_HISTORY_MESSAGES", 20)
+  }),
+  observability: Config.all({
+    enabled: Config.boolean("AGENT_OBSERVABILITY_ENABLED").pipe(Config.withDefault(true)),
+    metricsNamespace,
+    traceJsonlPath: Config.string("AGENT_TRACE_JSONL_PATH").pipe(Config.withDefault("data/logs/agent-traces.jsonl")),
+    traceCaptureContent: Config.boolean("AGENT_TRACE_CAPTURE_CONTENT").pipe(Config.withDefault(false)),
+    traceQueueSize: positiveInt("AGENT_TRACE_QUEUE_SIZE", 10000),
+    traceMaxFileBytes: positiveInt("AGENT_TRACE_MAX_FILE_BYTES", 100 * 1024 * 1024),
+    traceMaxFiles: positiveInt("AGENT_TRACE_MAX_FILES", 5),
+    auditEnabled: Config.boolean("GUARDRAIL_AUDIT_ENABLED").pipe(Config.withDefault(true)),
+    auditPath: Config.string("GUARDRAIL_AUDIT_PATH").pipe(Config.withDefault("data/logs/guardrails.jsonl")),
+    logLevel: Config.literal(
+      "trace",
+      "debug",
+      "info",
+      "warning",
+      "error",
+      "fatal",
+      "none"
+    )("LOG_LEVEL").pipe(Config.withDefault("info" as const))
+  }),
+  otel: Config.all({
+    endpoint: optionalString("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    tracesEndpoint: optionalString("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    protocol: otlpProtocol,
+    serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("security-agent")),
+    resourceAttributes: optionalString("OTEL_RESOURCE_ATTRIBUTES")
+  })
+})
+
+export class AppConfig extends Context.Tag("security-agent/AppConfig")<AppConfig, AppSettings>() {
+  /** Reads the settings from the current ConfigProvider (the environment by default). */
+  static readonly layer = Layer.effect(AppConfig, appSettingsConfig)
+
+  /** The settings as the given variables alone would make them: for tests and tools. */
+  static readonly layerWith = (env: Readonly<Record<string, string>>) =>
+    Layer.effect(
+      AppConfig,
+      Effect.withConfigProvider(appSettingsConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
+}
+
+/** A config failure phrased for a person: the variable and what was wrong with it. */
+export const describeConfigError = (error: ConfigError.ConfigError): string =>
+  `Invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}`

@@ -1,0 +1,96 @@
+// Every metric the service exports, defined once with its description and buckets, named
+// under AGENT_METRICS_NAMESPACE. Recorders in Telemetry (and the trace sink's own counters)
+// are the only writers; `exposition` renders what this instance owns.
+import { Context, Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import { renderPrometheus } from "./Prometheus.js"
+
+const TOOL_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]
+const TURN_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20]
+const CHAT_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30]
+/** OTel GenAI semantic-convention bucket advice. */
+const GEN_AI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+const GEN_AI_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+
+const counter = (name: string, description: string) => Metric.counter(name, { incremental: true, description })
+const histogram = (name: string, buckets: ReadonlyArray<number>, description: string) =>
+  Metric.histogram(name, MetricBoundaries.fromIterable(buckets), description)
+
+const makeMetrics = (ns: string) => ({
+  routeTotal: counter(`${ns}_agent_route_total`, "Turns routed by the supervisor, by the agent selected"),
+  handoffTotal: counter(`${ns}_agent_handoff_total`, "Handoffs between agents within a turn"),
+  toolCallsTotal: counter(`${ns}_agent_tool_calls_total`, "Tool calls by agent, tool and status"),
+  toolLatency: histogram(`${ns}_agent_tool_latency_seconds`, TOOL_LATENCY_BUCKETS, "Tool call latency in seconds"),
+  guardrailTotal: counter(`${ns}_agent_guardrail_total`, "Guardrail decisions by gate, decision and reason"),
+  selfragDecisionTotal: counter(
+    `${ns}_agent_selfrag_decision_total`,
+    "Self-RAG critic decisions by decision and reason"
+  ),
+  turnLatency: histogram(`${ns}_agent_turn_latency_seconds`, TURN_LATENCY_BUCKETS, "Agent turn latency in seconds"),
+  nodeRunsTotal: counter(`${ns}_agent_node_runs_total`, "Graph node runs by agent and status (ok, error, interrupted)"),
+  traceEventsTotal: counter(`${ns}_agent_trace_events_total`, "Trace events emitted, by event name"),
+  traceEventsDroppedTotal: counter(`${ns}_agent_trace_events_dropped_total`, "Trace or audit records dropped, by sink"),
+  chatRequestsTotal: counter(`${ns}_chat_requests_total`, "Chat requests received"),
+  chatFailuresTotal: counter(`${ns}_chat_failures_total`, "Chat requests that failed on the server side"),
+  chatRejectedTotal: counter(`${ns}_chat_rejected_total`, "Chat requests rejected for bad client input, by reason"),
+  chatLatency: histogram(`${ns}_chat_latency_seconds`, CHAT_LATENCY_BUCKETS, "Chat request latency in seconds"),
+  healthChecksTotal: counter(`${ns}_health_checks_total`, "Liveness checks served"),
+  readinessChecksTotal: counter(`${ns}_readiness_checks_total`, "Readiness checks served"),
+  readinessFailuresTotal: counter(`${ns}_readiness_failures_total`, "Readiness checks that failed, by local check"),
+  dependencyUp: Metric.gauge(`${ns}_dependency_up`, {
+    description: "Whether a dependency answered its last probe (1) or not (0)"
+  }),
+  genAiOperationDuration: histogram(
+    "gen_ai_client_operation_duration_seconds",
+    GEN_AI_DURATION_BUCKETS,
+    "GenAI operation duration in seconds"
+  ),
+  genAiTokenUsage: histogram(
+    "gen_ai_client_token_usage",
+    GEN_AI_TOKEN_BUCKETS,
+    "Number of input and output tokens used"
+  )
+})
+
+export type MetricSet = ReturnType<typeof makeMetrics>
+
+/** Applies labels in name order, so one label set is always one metric key (one series). */
+export const withLabels = <M extends Metric.Metric<any, any, any>>(
+  metric: M,
+  labels: Readonly<Record<string, string>>
+): M => {
+  let tagged: M = metric
+  for (const key of Object.keys(labels).sort()) tagged = Metric.tagged(tagged, key, labels[key]!) as M
+  return tagged
+}
+
+export class AgentMetrics extends Context.Tag("security-agent/AgentMetrics")<
+  AgentMetrics,
+  {
+    readonly namespace: string
+    /** False when AGENT_OBSERVABILITY_ENABLED=false: the agent_* series are neither written nor exported. */
+    readonly agentSignalsEnabled: boolean
+    readonly metrics: MetricSet
+    /** The Prometheus text of every series this service owns. */
+    readonly exposition: Effect.Effect<string>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    AgentMetrics,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const ns = config.observability.metricsNamespace
+      const agentSignalsEnabled = config.observability.enabled
+      const agentPrefix = `${ns}_agent_`
+      const include = (name: string) =>
+        (name.startsWith(`${ns}_`) && (agentSignalsEnabled || !name.startsWith(agentPrefix))) ||
+        name.startsWith("gen_ai_client_")
+      return {
+        namespace: ns,
+        agentSignalsEnabled,
+        metrics: makeMetrics(ns),
+        exposition: Effect.sync(() => renderPrometheus(Metric.unsafeSnapshot(), include))
+      }
+    })
+  )
+}

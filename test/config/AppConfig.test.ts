@@ -1,0 +1,85 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigError, Effect, Either, Option, Redacted } from "effect"
+import { AppConfig, describeConfigError } from "../../src/config/AppConfig.js"
+
+const load = (env: Record<string, string>) => Effect.provide(AppConfig, AppConfig.layerWith(env))
+
+const loadError = (env: Record<string, string>) =>
+  Effect.gen(function* () {
+    const result = yield* Effect.either(load(env))
+    if (Either.isRight(result)) throw new Error("expected a configuration error")
+    expect(ConfigError.isConfigError(result.left)).toBe(true)
+    return describeConfigError(result.left)
+  })
+
+describe("AppConfig", () => {
+  it.effect("has the documented defaults", () =>
+    Effect.gen(function* () {
+      const config = yield* load({})
+      expect(config.observability).toEqual({
+        enabled: true,
+        metricsNamespace: "security_agent",
+        traceJsonlPath: "data/logs/agent-traces.jsonl",
+        traceCaptureContent: false,
+        traceQueueSize: 10000,
+        traceMaxFileBytes: 100 * 1024 * 1024,
+        traceMaxFiles: 5,
+        auditEnabled: true,
+        auditPath: "data/logs/guardrails.jsonl",
+        logLevel: "info"
+      })
+      expect(config.api.host).toBe("127.0.0.1")
+      expect(config.api.port).toBe(8081)
+      expect(config.llm.provider).toBe("offline")
+      expect(Option.isNone(config.safeline.url)).toBe(true)
+      expect(config.safeline.timeoutSeconds).toBe(10)
+      expect(config.guardrails).toEqual({
+        confirmationTtlSeconds: 300,
+        confirmationMaxAttempts: 3,
+        blacklistMinPrefixV4: 16,
+        blacklistMinPrefixV6: 48
+      })
+      expect(config.otel.protocol).toBe("http/protobuf")
+      expect(config.otel.serviceName).toBe("security-agent")
+      expect(config.sessions.store).toBe("memory")
+    })
+  )
+
+  it.effect("takes overrides and keeps secrets redacted", () =>
+    Effect.gen(function* () {
+      const config = yield* load({
+        AGENT_OBSERVABILITY_ENABLED: "false",
+        AGENT_METRICS_NAMESPACE: "waf_team",
+        ASSISTANT_API_PORT: "9000",
+        ASSISTANT_API_TOKEN: "s3cret,older",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        LLM_PROVIDER: "openai",
+        SAFELINE_URL: "https://waf.example:9443",
+        SAFELINE_API_TOKEN: "tok"
+      })
+      expect(config.observability.enabled).toBe(false)
+      expect(config.observability.metricsNamespace).toBe("waf_team")
+      expect(config.api.port).toBe(9000)
+      expect(config.otel.protocol).toBe("http/json")
+      expect(config.llm.provider).toBe("openai")
+      const token = Option.getOrThrow(config.api.tokens)
+      expect(String(token)).not.toContain("s3cret")
+      expect(Redacted.value(token)).toBe("s3cret,older")
+      expect(JSON.stringify(config)).not.toContain('tok"')
+    })
+  )
+
+  it.effect("names the variable when a value is malformed", () =>
+    Effect.gen(function* () {
+      expect(yield* loadError({ ASSISTANT_API_PORT: "abc" })).toContain("ASSISTANT_API_PORT")
+      expect(yield* loadError({ AGENT_OBSERVABILITY_ENABLED: "maybe" })).toContain("AGENT_OBSERVABILITY_ENABLED")
+      expect(yield* loadError({ AGENT_TRACE_QUEUE_SIZE: "-1" })).toContain("AGENT_TRACE_QUEUE_SIZE")
+      expect(yield* loadError({ AGENT_METRICS_NAMESPACE: "bad-name" })).toContain("AGENT_METRICS_NAMESPACE")
+      expect(yield* loadError({ LLM_PROVIDER: "skynet" })).toContain("LLM_PROVIDER")
+      expect(yield* loadError({ BLACKLIST_MIN_PREFIX_V4: "40" })).toContain("BLACKLIST_MIN_PREFIX_V4")
+      const grpc = yield* loadError({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
+      expect(grpc).toContain("OTEL_EXPORTER_OTLP_PROTOCOL")
+      expect(grpc).toContain("grpc is not supported")
+    })
+  )
+})

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
+import { withTurnSpan } from "../../src/observability/Correlation.js"
+import { AGENTS, TOOLS } from "../../src/observability/Labels.js"
+import { Telemetry } from "../../src/observability/Telemetry.js"
+import { metricFamilies } from "../support/exposition.js"
+import { testObservability } from "../support/layers.js"
+import { runTool } from "../support/tools.js"
+
+const AWKWARD = ['quote"inside', "back\\slash", "new\nline", "unicode ✓ 日本語 🔥", "", "trailing\\"]
+
+describe("Prometheus exposition checked by promtool", () => {
+  it.effect("every metric, with awkward label values, passes `promtool check metrics` with no duplicate series", () =>
+    Effect.gen(function* () {
+      const t = yield* Telemetry
+      yield* Effect.gen(function* () {
+        for (const agent of AGENTS) yield* t.recordRoute(agent)
+        yield* t.recordHandoff("supervisor", "rag_agent")
+        for (const tool of TOOLS) {
+          yield* t.recordToolCall({ agent: "monitor", tool, status: "ok", durationSeconds: 0.2 })
+          yield* t.recordToolCall({
+            agent: "monitor",
+            tool,
+            status: "error",
+            durationSeconds: 12,
+            error: AWKWARD.join("|")
+          })
+        }
+        yield* t.recordGuardrail({ gate: "pre_tool_validation", decision: "deny", reason: "forbidden_target" })
+        yield* t.recordSelfRagDecision({
+          attempt: 2,
+          decision: "RETRY",
+          reason: "unsupported_citation",
+          citationsOk: false,
+          citations: [3]
+        })
+        yield* t.recordTurnCompleted(1.2, {})
+        for (const model of AWKWARD) {
+          yield* t.recordLlmCall({
+            operation: "chat",
+            provider: "openai",
+            model,
+            durationSeconds: 0.5,
+            inputTokens: 10,
+            outputTokens: 3
+          })
+          yield* t.recordLlmCall({
+            operation: "chat",
+            provider: "openai",
+            model,
+            durationSeconds: 0.5,
+            errorType: "timeout"
+          })
+        }
+        yield* t.recordChatRequest
+        yield* t.recordChatFailure
+        yield* t.recordChatRejected("invalid_json")
+        yield* t.recordChatLatency(0.3)
+        yield* t.recordHealthCheck
+        yield* t.recordReadinessCheck
+        yield* t.recordReadinessFailure("session_store")
+        yield* t.setDependencyUp("safeline", true)
+        yield* t.setDependencyUp("redis", false)
+      }).pipe(withTurnSpan("s", "1"))
+
+      const metrics = yield* AgentMetrics
+      const text = yield* metrics.exposition
+      const result = runTool("promtool", ["check", "metrics"], text)
+      expect(result.output).toBe("")
+      expect(result.status).toBe(0)
+
+      const series = text
+        .split("\n")
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((l) => l.slice(0, l.lastIndexOf(" ")))
+      expect(new Set(series).size).toBe(series.length)
+
+      const ns = metrics.namespace
+      const families = metricFamilies(text)
+      for (const [name, type] of [
+        [`${ns}_agent_route_total`, "counter"],
+        [`${ns}_agent_handoff_total`, "counter"],
+        [`${ns}_agent_tool_calls_total`, "counter"],
+        [`${ns}_agent_tool_latency_seconds`, "histogram"],
+        [`${ns}_agent_guardrail_total`, "counter"],
+        [`${ns}_agent_selfrag_decision_total`, "counter"],
+        [`${ns}_agent_turn_latency_seconds`, "histogram"],
+        [`${ns}_agent_trace_events_total`, "counter"],
+        [`${ns}_agent_trace_events_dropped_total`, "counter"],
+        [`${ns}_chat_requests_total`, "counter"],
+        [`${ns}_chat_failures_total`, "counter"],
+        [`${ns}_chat_rejected_total`, "counter"],
+        [`${ns}_chat_latency_seconds`, "histogram"],
+        [`${ns}_health_checks_total`, "counter"],
+        [`${ns}_readiness_checks_total`, "counter"],
+        [`${ns}_readiness_failures_total`, "counter"],
+        [`${ns}_dependency_up`, "gauge"],
+        ["gen_ai_client_operation_duration_seconds", "histogram"],
+        ["gen_ai_client_token_usage", "histogram"]
+      ] as const) {
+        expect(families.get(name), name).toBe(type)
+      }
+      expect(text).toContain(`${ns}_agent_route_total{selected_agent="monitor"} 1\n`)
+      expect(text).toContain('gen_ai_request_model="quote\\"inside"')
+      expect(text).toContain('gen_ai_request_model="new\\nline"')
+    }).pipe(Effect.provide(testObservability()))
+  )
+})
