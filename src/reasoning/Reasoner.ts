@@ -1,0 +1,64 @@
+// The thinking part of the agents behind one interface: routing, composing a specialist's
+// reply from tool data, and the Self-RAG draft and critic. Live layers: offline (no network)
+// and LLM-backed (LangChain chat models); tests script it.
+import { Context, Data, type Effect } from "effect"
+import type { Passage } from "../knowledge/Passage.js"
+import type { SelfRagDecision, SpecialistName } from "../observability/Labels.js"
+
+export class ReasonerError extends Data.TaggedError("ReasonerError")<{
+  readonly message: string
+  /** Bounded kind for metrics and `error.type`: timeout, rate_limited, unavailable, invalid_response, other. */
+  readonly errorType: "timeout" | "rate_limited" | "unavailable" | "invalid_response" | "other"
+  readonly cause?: unknown
+}> {}
+
+export interface HistoryMessage {
+  readonly role: "user" | "assistant"
+  readonly content: string
+}
+
+export interface ComposeRequest {
+  readonly agent: SpecialistName
+  readonly question: string
+  /** The tool results the reply must be built from (numbers, IPs, CWE ids...). */
+  readonly facts: Readonly<Record<string, unknown>>
+  /** A deterministic, complete reply built from the facts; the offline reasoner returns it. */
+  readonly draft: string
+}
+
+export interface DraftRequest {
+  readonly question: string
+  /** Numbered from 1 in the order given: the draft cites them as `[n]`. */
+  readonly passages: ReadonlyArray<Passage>
+}
+
+export interface CritiqueRequest {
+  readonly question: string
+  readonly draft: string
+  readonly passages: ReadonlyArray<Passage>
+}
+
+export interface Critique {
+  readonly decision: SelfRagDecision
+  /** One of the Self-RAG reasons (grounded, insufficient_evidence, ambiguous_question, ...). */
+  readonly reason: string
+}
+
+export interface ReasonerService {
+  /** `offline`, `openai`, `google` or `anthropic`. */
+  readonly provider: string
+  readonly model: string
+  readonly offline: boolean
+  /** The raw route text (an agent name, perhaps wrapped in a sentence); parsed by the route guardrail. */
+  readonly proposeRoute: (
+    message: string,
+    history: ReadonlyArray<HistoryMessage>
+  ) => Effect.Effect<string, ReasonerError>
+  readonly compose: (request: ComposeRequest) => Effect.Effect<string, ReasonerError>
+  readonly draftAnswer: (request: DraftRequest) => Effect.Effect<string, ReasonerError>
+  readonly critique: (request: CritiqueRequest) => Effect.Effect<Critique, ReasonerError>
+  /** Cheap reachability check for /readyz (offline: always fine). */
+  readonly ping: Effect.Effect<void, ReasonerError>
+}
+
+export class Reasoner extends Context.Tag("security-agent/Reasoner")<Reasoner, ReasonerService>() {}

@@ -1,0 +1,53 @@
+// What a session remembers between turns: capped history, the turn counter and at most one
+// pending configuration change awaiting its confirmation code.
+import { Data } from "effect"
+
+export interface SessionMessage {
+  readonly role: "user" | "assistant"
+  readonly content: string
+  /** The agent that answered (assistant messages). */
+  readonly route?: string
+  readonly ts: string
+}
+
+export type PendingActionKind = "set_mode" | "restore_mode" | "blacklist_ip" | "unblock_ip"
+
+export interface PendingAction {
+  readonly action: PendingActionKind
+  /** What the tool will be called with once confirmed (mode, target, comment...). */
+  readonly params: Readonly<Record<string, string>>
+  /** A human summary, shown to the user and in the API's `pending_action`. */
+  readonly summary: string
+  /** sha256 of the 6-digit code: the code itself is never stored. */
+  readonly nonceHash: string
+  /** Epoch milliseconds. */
+  readonly expiresAt: number
+  readonly failedAttempts: number
+}
+
+export interface Session {
+  readonly id: string
+  /** Turns run so far; the next turn's id is `turnCount + 1`. */
+  readonly turnCount: number
+  readonly messages: ReadonlyArray<SessionMessage>
+  readonly pendingAction: PendingAction | null
+  /** Epoch milliseconds of the last change, for TTL pruning. */
+  readonly updatedAt: number
+}
+
+export const emptySession = (id: string, now: number): Session => ({
+  id,
+  turnCount: 0,
+  messages: [],
+  pendingAction: null,
+  updatedAt: now
+})
+
+/** Another turn of the same session kept the lock past the bounded wait (HTTP 409). */
+export class SessionBusy extends Data.TaggedError("SessionBusy")<{ readonly sessionId: string }> {}
+
+/** The session store cannot be reached (HTTP 503; readiness reports it). */
+export class SessionStoreUnavailable extends Data.TaggedError("SessionStoreUnavailable")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {}
