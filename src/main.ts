@@ -1,9 +1,10 @@
 // The command line: `security-agent serve | chat | trace | simulator | ingest | eval`.
 import { existsSync } from "node:fs"
-import { Command } from "@effect/cli"
+import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { ConfigError, Console, Effect } from "effect"
 import { serveCommand } from "./cli/ServeCommand.js"
+import { simulatorCommand } from "./cli/SimulatorCommand.js"
 import { describeConfigError } from "./config/AppConfig.js"
 
 // A `.env` in the working directory fills in variables the environment does not set.
@@ -11,7 +12,7 @@ if (existsSync(".env")) process.loadEnvFile(".env")
 
 const root = Command.make("security-agent").pipe(
   Command.withDescription("AI agents that operate the SafeLine WAF, observable turn by turn"),
-  Command.withSubcommands([serveCommand])
+  Command.withSubcommands([serveCommand, simulatorCommand])
 )
 
 const cli = Command.run(root, { name: "security-agent", version: "0.1.0" })
@@ -25,6 +26,17 @@ cli(process.argv).pipe(
         })
       )
     )
+  ),
+  // Expected start-up failures (an unsafe binding, a port in use, SafeLine unreachable) are
+  // reported as one sentence, not a stack trace; @effect/cli has already printed its own.
+  Effect.catchAll((error) =>
+    Effect.gen(function* () {
+      if (!ValidationError.isValidationError(error)) {
+        const message = (error as { message?: unknown }).message
+        yield* Console.error(`security-agent: ${typeof message === "string" && message !== "" ? message : error._tag}`)
+      }
+      process.exitCode = 1
+    })
   ),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disableErrorReporting: false })

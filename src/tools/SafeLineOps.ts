@@ -1,0 +1,466 @@
+// The operations the agents need, with SafeLine's real semantics: mode changes over the whole
+// module map (remembering the previous map to restore it), an idempotent IP blocklist enforced by
+// one deny policy, and the read-side summaries (QPS, events, top sources, attack types).
+import { isIP } from "node:net"
+import { Clock, Context, Data, Effect, Layer, Option, Ref } from "effect"
+import { attackTypeName } from "./AttackTypes.js"
+import {
+  type AttackEvent,
+  type DetectLog,
+  type IpGroup,
+  MAX_PAGE_SIZE,
+  type ModuleValue,
+  POLICY_ACTION,
+  type Policy,
+  RECORD_ACTION,
+  SIMULATOR_VERSION_SUFFIX
+} from "./SafeLineApi.js"
+import { SafeLineClient } from "./SafeLineClient.js"
+import { SafeLineError } from "./SafeLineError.js"
+
+export type UserMode = "block" | "strict" | "detect" | "off"
+
+export interface TrafficStats {
+  /** Requests per second in the latest 5-second bucket, summed over listeners. */
+  readonly qps: number
+  readonly qpsSeries: ReadonlyArray<{ readonly time: string; readonly qps: number }>
+  /** The window of the access and attack counters. */
+  readonly windowSeconds: number
+  readonly access: { readonly requests: number; readonly uniqueIps: number; readonly sessions: number }
+  readonly attacks: {
+    readonly attackIps: number
+    readonly blocked: number
+    readonly rateLimited: number
+    readonly challenged: number
+    readonly blacklisted: number
+  }
+}
+
+export interface AttackEventView {
+  readonly id: number
+  readonly ip: string
+  readonly host: string
+  readonly country: string
+  readonly startAt: number
+  readonly endAt: number
+  /** deny_count */
+  readonly blocked: number
+  /** pass_count */
+  readonly passed: number
+  /** Attack type names seen in this event's recent detection records. */
+  readonly attackTypes: ReadonlyArray<string>
+}
+
+export interface DetectionRecordView {
+  readonly srcIp: string
+  readonly host: string
+  readonly urlPath: string
+  readonly method: string
+  readonly module: string
+  readonly ruleId: string
+  readonly attackType: number
+  readonly attackTypeName: string
+  readonly action: "pass" | "block"
+  readonly payload: string
+  readonly timestamp: number
+}
+
+export interface AttackSummary {
+  /** Events matching the query in SafeLine (may exceed `events.length`). */
+  readonly total: number
+  /** Blocked requests (deny_count) over the events returned. */
+  readonly blocked: number
+  /** Passed requests (pass_count) over the events returned. */
+  readonly passed: number
+  /** Newest first. */
+  readonly events: ReadonlyArray<AttackEventView>
+  readonly topSourceIps: ReadonlyArray<{
+    readonly ip: string
+    readonly count: number
+    readonly country: string
+    readonly blocked: number
+    readonly passed: number
+  }>
+  /** From the recent detection records, most frequent first. */
+  readonly attackTypes: ReadonlyArray<{ readonly attackType: number; readonly name: string; readonly count: number }>
+  /** The most recent detection records (up to 100), newest first. */
+  readonly records: ReadonlyArray<DetectionRecordView>
+}
+
+export interface AttackQuery {
+  readonly limit?: number | undefined
+  readonly ip?: string | undefined
+  readonly sinceMs?: number | undefined
+}
+
+export interface SystemInfo {
+  readonly version: string
+  readonly licenseValid: boolean
+  readonly machineId: string
+  /** True when this is the bundled simulator (its version ends with "-simulator"). */
+  readonly simulated: boolean
+}
+
+export interface ProtectionModeInfo {
+  readonly mode: UserMode | "mixed"
+  readonly modules: Readonly<Record<string, string>>
+}
+
+export interface ModeChange {
+  readonly previous: ProtectionModeInfo
+  readonly current: ProtectionModeInfo
+}
+
+export interface BlacklistChange {
+  readonly operation: "add" | "remove"
+  readonly target: string
+  /** The agent's IP group; 0 when it does not exist (removing from an empty blocklist). */
+  readonly groupId: number
+  /** The enabled deny policy enforcing the group; 0 when there is none. */
+  readonly policyId: number
+  /** False when the target was already present (add) or absent (remove). */
+  readonly changed: boolean
+}
+
+/** A request the operation refuses or cannot serve, apart from SafeLine failing. */
+export class SafeLineOperationError extends Data.TaggedError("SafeLineOperationError")<{
+  readonly reason: "nothing_to_restore" | "invalid_target" | "truncated_group"
+  readonly message: string
+}> {}
+
+/** The comment (name) of the one IP group the agent owns. */
+export const BLOCKLIST_COMMENT = "security-agent blocklist"
+export const BLOCKLIST_POLICY_NAME = "security-agent blocklist (deny)"
+
+export const MODE_VALUES: Readonly<Record<UserMode, ModuleValue>> = {
+  block: "default",
+  strict: "strict",
+  detect: "dry_run",
+  off: "disable"
+}
+
+/** The user-facing mode of a module map: one value everywhere, or "mixed". */
+export const summarizeMode = (modules: Readonly<Record<string, string>>): ProtectionModeInfo => {
+  const values = new Set(Object.values(modules))
+  const only = values.size === 1 ? [...values][0] : undefined
+  const mode = (Object.keys(MODE_VALUES) as Array<UserMode>).find((m) => MODE_VALUES[m] === only) ?? "mixed"
+  return { mode, modules: { ...modules } }
+}
+
+const QPS_SAMPLES = 35
+const STATS_WINDOW_SECONDS = 24 * 3600
+const RECORDS_PER_SUMMARY = MAX_PAGE_SIZE
+const TOP_SOURCES = 10
+/** Large enough that the listing carries every IP of the group, whatever `top` limits. */
+const GROUP_LIST_TOP = 10_000
+const MAX_POLICY_PAGES = 50
+
+/** One spelling per address: lowercase, without a full-length prefix. */
+export const canonicalTarget = (target: string): string => {
+  const text = target.trim().toLowerCase()
+  const [address = "", prefix] = text.split("/")
+  const family = isIP(address)
+  if (prefix !== undefined && ((family === 4 && prefix === "32") || (family === 6 && prefix === "128"))) return address
+  return text
+}
+
+const isTarget = (text: string) => {
+  const [address = "", prefix, ...rest] = text.split("/")
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+}
+
+/** A deny policy whose one-condition clause blocks every source in the group. */
+const enforces = (policy: Policy, groupId: number) =>
+  policy.action === POLICY_ACTION.deny &&
+  policy.pattern.some(
+    (clause) =>
+      clause.length === 1 &&
+      clause[0]!.k === "src_ip" &&
+      clause[0]!.op === "in" &&
+      clause[0]!.v.includes(String(groupId))
+  )
+
+const toEventView = (event: AttackEvent, typesByEvent: ReadonlyMap<string, Set<string>>): AttackEventView => ({
+  id: event.id,
+  ip: event.ip,
+  host: event.host,
+  country: event.country,
+  startAt: event.start_at,
+  endAt: event.end_at,
+  blocked: event.deny_count,
+  passed: event.pass_count,
+  attackTypes: [...(typesByEvent.get(String(event.id)) ?? [])]
+})
+
+const toRecordView = (record: DetectLog): DetectionRecordView => ({
+  srcIp: record.src_ip,
+  host: record.host,
+  urlPath: record.url_path,
+  method: record.method,
+  module: record.module,
+  ruleId: record.rule_id,
+  attackType: record.attack_type,
+  attackTypeName: attackTypeName(record.attack_type),
+  action: record.action === RECORD_ACTION.block ? "block" : "pass",
+  payload: record.payload,
+  timestamp: record.timestamp
+})
+
+const make = Effect.gen(function* () {
+  const client = yield* SafeLineClient
+  /** The module map before the last change this process made, for restoreProtectionMode. */
+  const previousModes = yield* Ref.make(Option.none<Readonly<Record<string, string>>>())
+  /** Mode and blocklist changes are read-modify-write: one at a time. */
+  const writes = yield* Effect.makeSemaphore(1)
+
+  const systemInfo: Effect.Effect<SystemInfo, SafeLineError> = Effect.map(client.system, (s) => ({
+    version: s.version,
+    licenseValid: s.license.valid,
+    machineId: s.machine_id,
+    simulated: s.version.endsWith(SIMULATOR_VERSION_SUFFIX)
+  }))
+
+  const trafficStats: Effect.Effect<TrafficStats, SafeLineError> = Effect.gen(function* () {
+    const end = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const begin = end - STATS_WINDOW_SECONDS
+    const [qps, attack, access] = yield* Effect.all(
+      [client.qps(QPS_SAMPLES), client.attackStats(begin, end), client.accessStats(begin, end)],
+      { concurrency: 3 }
+    )
+    const qpsSeries = qps.nodes.map((node) => {
+      let requests = 0
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "time") continue
+        const n = typeof value === "number" ? value : Number(value)
+        if (Number.isFinite(n)) requests += n
+      }
+      return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
+    })
+    return {
+      qps: qpsSeries.at(-1)?.qps ?? 0,
+      qpsSeries,
+      windowSeconds: STATS_WINDOW_SECONDS,
+      access: { requests: access.access, uniqueIps: access.ip, sessions: access.session },
+      attacks: {
+        attackIps: attack.attack_ip,
+        blocked: attack.intercept.block,
+        rateLimited: attack.intercept.rate_limit,
+        challenged: attack.intercept.challenge,
+        blacklisted: attack.intercept.blacklist
+      }
+    }
+  })
+
+  const attackSummary = (query: AttackQuery = {}): Effect.Effect<AttackSummary, SafeLineError> =>
+    Effect.gen(function* () {
+      const limit = Math.min(Math.max(Math.floor(query.limit ?? 20), 1), MAX_PAGE_SIZE)
+      const filter = { ip: query.ip, start: query.sinceMs ?? 0, end: 0 }
+      const [events, records] = yield* Effect.all(
+        [
+          client.listEvents({ ...filter, page: 1, pageSize: limit }),
+          client.listRecords({ ...filter, page: 1, pageSize: RECORDS_PER_SUMMARY })
+        ],
+        { concurrency: 2 }
+      )
+      const typesByEvent = new Map<string, Set<string>>()
+      const typeCounts = new Map<number, number>()
+      for (const record of records.data) {
+        const key = String(record.event_id)
+        typesByEvent.set(key, (typesByEvent.get(key) ?? new Set()).add(attackTypeName(record.attack_type)))
+        typeCounts.set(record.attack_type, (typeCounts.get(record.attack_type) ?? 0) + 1)
+      }
+      const nodes = [...events.nodes].sort((a, b) => b.start_at - a.start_at || b.id - a.id)
+      const sources = new Map<string, { ip: string; count: number; country: string; blocked: number; passed: number }>()
+      for (const e of nodes) {
+        const s = sources.get(e.ip) ?? { ip: e.ip, count: 0, country: e.country, blocked: 0, passed: 0 }
+        s.count++
+        s.blocked += e.deny_count
+        s.passed += e.pass_count
+        sources.set(e.ip, s)
+      }
+      return {
+        total: Math.max(events.total, nodes.length),
+        blocked: nodes.reduce((n, e) => n + e.deny_count, 0),
+        passed: nodes.reduce((n, e) => n + e.pass_count, 0),
+        events: nodes.map((e) => toEventView(e, typesByEvent)),
+        topSourceIps: [...sources.values()]
+          .sort(
+            (a, b) => b.count - a.count || b.blocked + b.passed - (a.blocked + a.passed) || a.ip.localeCompare(b.ip)
+          )
+          .slice(0, TOP_SOURCES),
+        attackTypes: [...typeCounts.entries()]
+          .map(([attackType, count]) => ({ attackType, name: attackTypeName(attackType), count }))
+          .sort((a, b) => b.count - a.count || a.attackType - b.attackType),
+        records: records.data.map(toRecordView)
+      }
+    })
+
+  const protectionMode: Effect.Effect<ProtectionModeInfo, SafeLineError> = Effect.map(client.getMode, summarizeMode)
+
+  const sameMap = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
+
+  /** PUTs `next`, remembering `before` when it differs, then reads the map back. */
+  const applyModes = (before: Readonly<Record<string, string>>, next: Readonly<Record<string, string>>) =>
+    Effect.gen(function* () {
+      yield* client.putMode(next)
+      if (!sameMap(before, next)) yield* Ref.set(previousModes, Option.some(before))
+      const after = yield* client.getMode
+      return { previous: summarizeMode(before), current: summarizeMode(after) }
+    })
+
+  const setProtectionMode = (mode: UserMode): Effect.Effect<ModeChange, SafeLineError> =>
+    writes.withPermits(1)(
+      Effect.gen(function* () {
+        const before = yield* client.getMode
+        if (Object.keys(before).length === 0) {
+          return yield* new SafeLineError({
+            reason: "invalid_response",
+            method: "GET",
+            path: "/api/open/global/mode",
+            message: "SafeLine reported no detection modules, so there is nothing to switch: check its version (9.x)."
+          })
+        }
+        // Whether PUT merges or replaces is undocumented: send every module back.
+        const next = Object.fromEntries(Object.keys(before).map((module) => [module, MODE_VALUES[mode]]))
+        return yield* applyModes(before, next)
+      })
+    )
+
+  const restoreProtectionMode: Effect.Effect<ModeChange, SafeLineError | SafeLineOperationError> = writes.withPermits(
+    1
+  )(
+    Effect.gen(function* () {
+      const remembered = yield* Ref.get(previousModes)
+      if (Option.isNone(remembered)) {
+        return yield* new SafeLineOperationError({
+          reason: "nothing_to_restore",
+          message:
+            "There is no previous protection mode to restore: the agent has not changed the mode since it started. Name a mode instead (block, strict, detect or off)."
+        })
+      }
+      const before = yield* client.getMode
+      return yield* applyModes(before, { ...before, ...remembered.value })
+    })
+  )
+
+  const findBlocklist: Effect.Effect<IpGroup | undefined, SafeLineError> = Effect.map(
+    client.listIpGroups(GROUP_LIST_TOP),
+    (page) => page.nodes.filter((g) => !g.builtin && g.comment === BLOCKLIST_COMMENT).sort((a, b) => a.id - b.id)[0]
+  )
+
+  const allPolicies: Effect.Effect<ReadonlyArray<Policy>, SafeLineError> = Effect.gen(function* () {
+    const all: Array<Policy> = []
+    for (let page = 1; page <= MAX_POLICY_PAGES; page++) {
+      const batch = yield* client.listPolicies({ page, pageSize: MAX_PAGE_SIZE })
+      all.push(...batch.data)
+      if (batch.data.length < MAX_PAGE_SIZE || all.length >= batch.total) break
+    }
+    return all
+  })
+
+  /** The enabled deny policy for the group: found, re-enabled, or created. Idempotent. */
+  const ensurePolicy = (groupId: number) =>
+    Effect.gen(function* () {
+      const enforcing = (yield* allPolicies).filter((p) => enforces(p, groupId)).sort((a, b) => a.id - b.id)
+      const enabled = enforcing.find((p) => p.is_enabled)
+      if (enabled !== undefined) return { policyId: enabled.id, changed: false }
+      const disabled = enforcing[0]
+      if (disabled !== undefined) {
+        yield* client.switchPolicy(disabled.id, true)
+        return { policyId: disabled.id, changed: true }
+      }
+      const policyId = yield* client.createPolicy({
+        name: BLOCKLIST_POLICY_NAME,
+        is_enabled: true,
+        action: POLICY_ACTION.deny,
+        pattern: [[{ k: "src_ip", op: "in", v: [String(groupId)], sub_k: "" }]],
+        log: true
+      })
+      return { policyId, changed: true }
+    })
+
+  const checkTarget = (target: string) =>
+    isTarget(target.trim())
+      ? Effect.succeed(canonicalTarget(target))
+      : Effect.fail(
+          new SafeLineOperationError({
+            reason: "invalid_target",
+            message: `"${target.slice(0, 64)}" is not an IP address or CIDR range.`
+          })
+        )
+
+  const contains = (group: IpGroup, target: string) => group.ips.some((ip) => canonicalTarget(ip) === target)
+
+  const blacklistAdd = (rawTarget: string): Effect.Effect<BlacklistChange, SafeLineError | SafeLineOperationError> =>
+    writes.withPermits(1)(
+      Effect.gen(function* () {
+        const target = yield* checkTarget(rawTarget)
+        const existing = yield* findBlocklist
+        const groupId = existing?.id ?? (yield* client.createIpGroup({ comment: BLOCKLIST_COMMENT, ips: [target] }))
+        const policy = yield* ensurePolicy(groupId)
+        let added = existing === undefined
+        if (existing !== undefined && !contains(existing, target)) {
+          yield* client.appendToIpGroups([groupId], [target])
+          added = true
+        }
+        return {
+          operation: "add",
+          target,
+          groupId,
+          policyId: policy.policyId,
+          changed: added || policy.changed
+        } as const
+      })
+    )
+
+  const blacklistRemove = (rawTarget: string): Effect.Effect<BlacklistChange, SafeLineError | SafeLineOperationError> =>
+    writes.withPermits(1)(
+      Effect.gen(function* () {
+        const target = yield* checkTarget(rawTarget)
+        const group = yield* findBlocklist
+        if (group === undefined)
+          return { operation: "remove", target, groupId: 0, policyId: 0, changed: false } as const
+        const policyId =
+          (yield* allPolicies).filter((p) => p.is_enabled && enforces(p, group.id)).sort((a, b) => a.id - b.id)[0]
+            ?.id ?? 0
+        if (!contains(group, target)) {
+          return { operation: "remove", target, groupId: group.id, policyId, changed: false } as const
+        }
+        if (group.total !== undefined && group.total > group.ips.length) {
+          return yield* new SafeLineOperationError({
+            reason: "truncated_group",
+            message: `SafeLine listed ${group.ips.length} of the ${group.total} addresses of IP group #${group.id}, so rewriting it could drop entries: remove ${target} in the SafeLine console instead.`
+          })
+        }
+        // Inferred: there is no "remove one IP" endpoint, so PUT the whole group without it.
+        yield* client.updateIpGroup({
+          id: group.id,
+          comment: group.comment,
+          ips: group.ips.filter((ip) => canonicalTarget(ip) !== target),
+          reference: group.reference
+        })
+        return { operation: "remove", target, groupId: group.id, policyId, changed: true } as const
+      })
+    )
+
+  return {
+    systemInfo,
+    trafficStats,
+    attackSummary,
+    protectionMode,
+    setProtectionMode,
+    restoreProtectionMode,
+    blacklistAdd,
+    blacklistRemove
+  } as const
+})
+
+export class SafeLineOps extends Context.Tag("security-agent/SafeLineOps")<
+  SafeLineOps,
+  Effect.Effect.Success<typeof make>
+>() {
+  static readonly layer = Layer.effect(SafeLineOps, make)
+}

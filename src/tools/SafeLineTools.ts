@@ -1,0 +1,174 @@
+// The tools the agent nodes call: each SafeLine operation (and the threat lookup) under its
+// CONTRACT.md name, recorded as a tool call (metric + trace event) inside an `execute_tool` span.
+import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { withTurnChildSpan } from "../observability/Correlation.js"
+import type { AgentName, ToolName } from "../observability/Labels.js"
+import { Telemetry } from "../observability/Telemetry.js"
+import type { SafeLineClient } from "./SafeLineClient.js"
+import { SafeLineError, type SafeLineFailure } from "./SafeLineError.js"
+import {
+  type AttackQuery,
+  type AttackSummary,
+  type BlacklistChange,
+  type ModeChange,
+  type ProtectionModeInfo,
+  type SafeLineOperationError,
+  SafeLineOps,
+  type SystemInfo,
+  type TrafficStats,
+  type UserMode
+} from "./SafeLineOps.js"
+import { ThreatCatalog, type ThreatInfo } from "./ThreatCatalog.js"
+import { ToolError, type ToolErrorType } from "./ToolError.js"
+
+export type {
+  AttackEventView,
+  AttackQuery,
+  AttackSummary,
+  BlacklistChange,
+  DetectionRecordView,
+  ModeChange,
+  ProtectionModeInfo,
+  SystemInfo,
+  TrafficStats,
+  UserMode
+} from "./SafeLineOps.js"
+export type { ThreatInfo } from "./ThreatCatalog.js"
+export { ToolError } from "./ToolError.js"
+
+export interface SafeLineToolsService {
+  /** tool_get_traffic_stats */
+  readonly getTrafficStats: (agent: AgentName) => Effect.Effect<TrafficStats, ToolError>
+  /** tool_get_attack_events */
+  readonly getAttackEvents: (agent: AgentName, query?: AttackQuery) => Effect.Effect<AttackSummary, ToolError>
+  /** tool_get_system_info */
+  readonly getSystemInfo: (agent: AgentName) => Effect.Effect<SystemInfo, ToolError>
+  /** tool_get_protection_mode */
+  readonly getProtectionMode: (agent: AgentName) => Effect.Effect<ProtectionModeInfo, ToolError>
+  /** tool_set_protection_mode */
+  readonly setProtectionMode: (agent: AgentName, mode: UserMode) => Effect.Effect<ModeChange, ToolError>
+  /**
+   * tool_set_protection_mode: back to the module map before the last change this process made
+   * (a restore is a change too, so a second restore undoes the first); fails with errorType
+   * "not_found" when nothing was changed yet.
+   */
+  readonly restoreProtectionMode: (agent: AgentName) => Effect.Effect<ModeChange, ToolError>
+  /**
+   * tool_manage_ip_blacklist. `comment` is recorded on the span only: SafeLine IP groups keep no
+   * per-address comments, and the group's own comment is how the agent finds its blocklist.
+   */
+  readonly manageIpBlacklist: (
+    agent: AgentName,
+    operation: "add" | "remove",
+    target: string,
+    comment?: string
+  ) => Effect.Effect<BlacklistChange, ToolError>
+  /** tool_cve_lookup: by CVE id, CWE id, attack_type number or name, or free text. */
+  readonly cveLookup: (agent: AgentName, query: string) => Effect.Effect<ReadonlyArray<ThreatInfo>, ToolError>
+  /** No metrics or span: the readiness probe's dependency check. */
+  readonly ping: Effect.Effect<{ readonly version: string; readonly simulated: boolean }, ToolError>
+}
+
+const SAFELINE_ERROR_TYPES: Readonly<Record<SafeLineFailure, ToolErrorType>> = {
+  auth: "safeline_auth",
+  timeout: "safeline_timeout",
+  unreachable: "safeline_unreachable",
+  tls: "safeline_tls",
+  http_error: "safeline_http_error",
+  envelope_error: "safeline_envelope_error",
+  invalid_response: "invalid_response",
+  not_found: "not_found"
+}
+
+const OPERATION_ERROR_TYPES: Readonly<Record<SafeLineOperationError["reason"], ToolErrorType>> = {
+  nothing_to_restore: "not_found",
+  invalid_target: "invalid_target",
+  truncated_group: "invalid_response"
+}
+
+/** A SafeLine or operation failure as the tool error the caller sees. */
+export const toToolError =
+  (tool: ToolName) =>
+  (error: SafeLineError | SafeLineOperationError): ToolError =>
+    new ToolError({
+      tool,
+      message: error.message,
+      errorType:
+        error instanceof SafeLineError ? SAFELINE_ERROR_TYPES[error.reason] : OPERATION_ERROR_TYPES[error.reason],
+      cause: error
+    })
+
+const make = Effect.gen(function* () {
+  const telemetry = yield* Telemetry
+  const ops = yield* SafeLineOps
+  const catalog = yield* ThreatCatalog
+
+  /** Runs one tool call in its span and records it, whatever the outcome. */
+  const instrument =
+    (agent: AgentName, tool: ToolName, attributes: Record<string, unknown> = {}) =>
+    <A>(call: Effect.Effect<A, SafeLineError | SafeLineOperationError | ToolError>): Effect.Effect<A, ToolError> =>
+      Effect.flatMap(Clock.currentTimeNanos, (start) =>
+        call.pipe(
+          Effect.mapError((error) => (error instanceof ToolError ? error : toToolError(tool)(error))),
+          Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error.errorType)),
+          Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
+          Effect.onExit((exit) =>
+            Effect.flatMap(Clock.currentTimeNanos, (end) => {
+              const durationSeconds = Number(end - start) / 1e9
+              if (Exit.isSuccess(exit)) return telemetry.recordToolCall({ agent, tool, status: "ok", durationSeconds })
+              const failure = Cause.failureOption(exit.cause)
+              const [error, errorType] = Option.isSome(failure)
+                ? [failure.value.message, failure.value.errorType]
+                : Cause.isInterruptedOnly(exit.cause)
+                  ? ["interrupted", "interrupted"]
+                  : [Cause.pretty(exit.cause).split("\n")[0] ?? "unexpected error", "other"]
+              return telemetry.recordToolCall({ agent, tool, status: "error", durationSeconds, error, errorType })
+            })
+          )
+        )
+      ).pipe(
+        withTurnChildSpan(`execute_tool ${tool}`, {
+          "gen_ai.operation.name": "execute_tool",
+          "gen_ai.tool.name": tool,
+          "gen_ai.agent.name": agent,
+          ...attributes
+        })
+      )
+
+  const service: SafeLineToolsService = {
+    getTrafficStats: (agent) => instrument(agent, "tool_get_traffic_stats")(ops.trafficStats),
+    getAttackEvents: (agent, query = {}) =>
+      instrument(agent, "tool_get_attack_events", {
+        ...(query.ip === undefined ? {} : { "safeline.query.ip": query.ip }),
+        ...(query.limit === undefined ? {} : { "safeline.query.limit": query.limit })
+      })(ops.attackSummary(query)),
+    getSystemInfo: (agent) => instrument(agent, "tool_get_system_info")(ops.systemInfo),
+    getProtectionMode: (agent) => instrument(agent, "tool_get_protection_mode")(ops.protectionMode),
+    setProtectionMode: (agent, mode) =>
+      instrument(agent, "tool_set_protection_mode", { "safeline.mode": mode })(ops.setProtectionMode(mode)),
+    restoreProtectionMode: (agent) =>
+      instrument(agent, "tool_set_protection_mode", { "safeline.mode": "previous" })(ops.restoreProtectionMode),
+    manageIpBlacklist: (agent, operation, target, comment) =>
+      instrument(agent, "tool_manage_ip_blacklist", {
+        "safeline.blacklist.operation": operation,
+        "safeline.blacklist.target": target.slice(0, 64),
+        ...(comment === undefined ? {} : { "safeline.blacklist.comment": comment.slice(0, 200) })
+      })(operation === "add" ? ops.blacklistAdd(target) : ops.blacklistRemove(target)),
+    cveLookup: (agent, query) =>
+      instrument(agent, "tool_cve_lookup", { "threat.query": query.slice(0, 100) })(
+        Effect.sync(() => catalog.lookup(query))
+      ),
+    ping: Effect.map(ops.systemInfo, (s) => ({ version: s.version, simulated: s.simulated })).pipe(
+      Effect.mapError(toToolError("tool_get_system_info"))
+    )
+  }
+  return service
+})
+
+export class SafeLineTools extends Context.Tag("security-agent/SafeLineTools")<SafeLineTools, SafeLineToolsService>() {
+  /** The tools over a SafeLine client (the operations and the bundled threat data included). */
+  static readonly layer: Layer.Layer<SafeLineTools, never, Telemetry | SafeLineClient> = Layer.effect(
+    SafeLineTools,
+    make
+  ).pipe(Layer.provide(Layer.merge(SafeLineOps.layer, ThreatCatalog.layer)))
+}

@@ -1,0 +1,185 @@
+// The bundled threat data (data/threat/attack-types.json): every SafeLine attack_type with its CWEs,
+// OWASP Top 10 2021 category, severity, remediation and example CVEs, looked up by CWE, CVE,
+// attack-type number or name, or free text.
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Context, Effect, Layer, Schema } from "effect"
+
+const Severity = Schema.Literal("critical", "high", "medium", "low", "info")
+
+const AttackTypeEntry = Schema.Struct({
+  attackType: Schema.Number,
+  name: Schema.String,
+  aliases: Schema.Array(Schema.String),
+  modules: Schema.Array(Schema.String),
+  cwe: Schema.Array(Schema.String),
+  owasp: Schema.String,
+  severity: Severity,
+  description: Schema.String,
+  remediation: Schema.Array(Schema.String),
+  exampleCves: Schema.Array(Schema.String)
+})
+type AttackTypeEntry = typeof AttackTypeEntry.Type
+
+export const ThreatData = Schema.Struct({
+  owaspEdition: Schema.Literal("2021"),
+  attackTypes: Schema.Array(AttackTypeEntry),
+  cwes: Schema.Record({ key: Schema.String, value: Schema.String }),
+  cves: Schema.Record({ key: Schema.String, value: Schema.String })
+})
+export type ThreatData = typeof ThreatData.Type
+
+export interface ThreatInfo {
+  /** The SafeLine attack_type this describes; null for an entry not tied to one. */
+  readonly attackType: number | null
+  readonly name: string
+  readonly cwe: ReadonlyArray<string>
+  /** e.g. "A03:2021-Injection"; "N/A" when no Top 10 2021 category applies. */
+  readonly owasp: string
+  readonly severity: "critical" | "high" | "medium" | "low" | "info"
+  readonly description: string
+  readonly remediation: ReadonlyArray<string>
+  readonly exampleCves: ReadonlyArray<string>
+  /** The CWE ids with their official names. */
+  readonly cweDetails: ReadonlyArray<{ readonly id: string; readonly name: string }>
+  /** The example CVEs with what they are. */
+  readonly cveDetails: ReadonlyArray<{ readonly id: string; readonly title: string }>
+}
+
+export const THREAT_DATA_PATH = fileURLToPath(new URL("../../data/threat/attack-types.json", import.meta.url))
+
+const STOPWORDS = new Set([
+  "the",
+  "and",
+  "for",
+  "what",
+  "how",
+  "about",
+  "with",
+  "this",
+  "that",
+  "are",
+  "is",
+  "tell",
+  "attack",
+  "attacks",
+  "vulnerability",
+  "explain",
+  "does",
+  "mean",
+  "from",
+  "cve",
+  "cwe"
+])
+const MAX_RESULTS = 5
+
+const normalize = (text: string) => text.toLowerCase().replace(/\s+/g, " ").trim()
+const tokens = (text: string) =>
+  normalize(text)
+    .split(/[^a-z0-9]+/)
+    .filter((t) => t.length >= 3 && !STOPWORDS.has(t))
+
+/** The lookups over one data set; pure, so tests can build it from any data. */
+export const makeThreatCatalog = (data: ThreatData) => {
+  const toInfo = (entry: AttackTypeEntry): ThreatInfo => ({
+    attackType: entry.attackType,
+    name: entry.name,
+    cwe: entry.cwe,
+    owasp: entry.owasp,
+    severity: entry.severity,
+    description: entry.description,
+    remediation: entry.remediation,
+    exampleCves: entry.exampleCves,
+    cweDetails: entry.cwe.map((id) => ({ id, name: data.cwes[id] ?? "" })),
+    cveDetails: entry.exampleCves.map((id) => ({ id, title: data.cves[id] ?? "" }))
+  })
+  const entries = data.attackTypes
+  const searchable = entries.map((entry) => ({
+    entry,
+    phrases: [entry.name, ...entry.aliases].map(normalize),
+    cveTitles: entry.exampleCves.map((id) => normalize(data.cves[id] ?? "")),
+    words: new Set(
+      tokens(
+        [
+          entry.name,
+          ...entry.aliases,
+          entry.description,
+          ...entry.cwe.map((id) => data.cwes[id] ?? ""),
+          ...entry.exampleCves.map((id) => data.cves[id] ?? "")
+        ].join(" ")
+      )
+    )
+  }))
+
+  const byAttackType = (code: number): ThreatInfo | undefined => {
+    const entry = entries.find((e) => e.attackType === code)
+    return entry === undefined ? undefined : toInfo(entry)
+  }
+
+  const freeText = (query: string): Array<ThreatInfo> => {
+    const q = normalize(query)
+    const queryTokens = tokens(q)
+    const scored = searchable.map(({ entry, phrases, cveTitles, words }) => {
+      let score = 0
+      if (phrases.includes(q)) score += 100
+      else if (q.length >= 3 && phrases.some((p) => p.includes(q))) score += 60
+      else if (
+        phrases.some((p) => p.length >= 3 && new RegExp(`(^|[^a-z0-9])${escapeRegExp(p)}($|[^a-z0-9])`).test(q))
+      ) {
+        score += 50
+      }
+      if (q.length >= 4 && cveTitles.some((t) => t.includes(q))) score += 40
+      for (const t of queryTokens) if (words.has(t)) score += 5
+      // Policy outcomes (blacklist, whitelist, non-attack) answer only when named.
+      if (entry.attackType < 0 && score < 50) score = 0
+      return { entry, score }
+    })
+    return scored
+      .filter((s) => s.score >= 10)
+      .sort((a, b) => b.score - a.score || a.entry.attackType - b.entry.attackType)
+      .slice(0, MAX_RESULTS)
+      .map((s) => toInfo(s.entry))
+  }
+
+  const lookup = (query: string): ReadonlyArray<ThreatInfo> => {
+    const q = query.trim()
+    if (q === "") return []
+    if (/^-?\d+$/.test(q)) {
+      const found = byAttackType(Number(q))
+      return found === undefined ? [] : [found]
+    }
+    const cves = [...q.matchAll(/\bcve-\d{4}-\d{4,}\b/gi)].map((m) => m[0].toUpperCase())
+    const cwes = [...q.matchAll(/\bcwe[-\s]?(\d+)\b/gi)].map((m) => `CWE-${m[1]}`)
+    if (cves.length > 0 || cwes.length > 0) {
+      return entries
+        .filter((e) => e.exampleCves.some((id) => cves.includes(id)) || e.cwe.some((id) => cwes.includes(id)))
+        .map(toInfo)
+    }
+    return freeText(q)
+  }
+
+  return {
+    lookup,
+    byAttackType,
+    all: entries.map(toInfo),
+    owaspEdition: data.owaspEdition
+  } as const
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+export type ThreatCatalogService = ReturnType<typeof makeThreatCatalog>
+
+export class ThreatCatalog extends Context.Tag("security-agent/ThreatCatalog")<ThreatCatalog, ThreatCatalogService>() {
+  /** Reads and checks the bundled data once; a broken bundle is a bug, so it fails the layer as a defect. */
+  static readonly layer = Layer.effect(
+    ThreatCatalog,
+    Effect.try(() => JSON.parse(readFileSync(THREAT_DATA_PATH, "utf8")) as unknown).pipe(
+      Effect.flatMap(Schema.decodeUnknown(ThreatData)),
+      Effect.map(makeThreatCatalog),
+      Effect.orDieWith(
+        (error) => new Error(`The bundled threat data ${THREAT_DATA_PATH} is unreadable: ${String(error)}`)
+      )
+    )
+  )
+}
