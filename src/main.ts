@@ -5,6 +5,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { ConfigError, Console, Effect } from "effect"
 import { serveCommand } from "./cli/ServeCommand.js"
 import { simulatorCommand } from "./cli/SimulatorCommand.js"
+import { traceCommand } from "./cli/TraceCommand.js"
 import { describeConfigError } from "./config/AppConfig.js"
 
 // A `.env` in the working directory fills in variables the environment does not set.
@@ -12,7 +13,7 @@ if (existsSync(".env")) process.loadEnvFile(".env")
 
 const root = Command.make("security-agent").pipe(
   Command.withDescription("AI agents that operate the SafeLine WAF, observable turn by turn"),
-  Command.withSubcommands([serveCommand, simulatorCommand])
+  Command.withSubcommands([serveCommand, traceCommand, simulatorCommand])
 )
 
 const cli = Command.run(root, { name: "security-agent", version: "0.1.0" })

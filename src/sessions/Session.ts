@@ -10,7 +10,8 @@ export interface SessionMessage {
   readonly ts: string
 }
 
-export type PendingActionKind = "set_mode" | "restore_mode" | "blacklist_ip" | "unblock_ip"
+export const PENDING_ACTION_KINDS = ["set_mode", "restore_mode", "blacklist_ip", "unblock_ip"] as const
+export type PendingActionKind = (typeof PENDING_ACTION_KINDS)[number]
 
 export interface PendingAction {
   readonly action: PendingActionKind
@@ -42,6 +43,10 @@ export const emptySession = (id: string, now: number): Session => ({
   pendingAction: null,
   updatedAt: now
 })
+
+/** Keeps only the latest `max` messages (ASSISTANT_API_HISTORY_MESSAGES), as every store does on save. */
+export const capHistory = (messages: ReadonlyArray<SessionMessage>, max: number): ReadonlyArray<SessionMessage> =>
+  messages.length <= max ? messages : messages.slice(messages.length - max)
 
 /** Another turn of the same session kept the lock past the bounded wait (HTTP 409). */
 export class SessionBusy extends Data.TaggedError("SessionBusy")<{ readonly sessionId: string }> {}
