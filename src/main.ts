@@ -3,6 +3,9 @@ import { existsSync } from "node:fs"
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { ConfigError, Console, Effect } from "effect"
+import { chatCommand } from "./cli/ChatCommand.js"
+import { evalCommand } from "./cli/EvalCommand.js"
+import { ingestCommand } from "./cli/IngestCommand.js"
 import { serveCommand } from "./cli/ServeCommand.js"
 import { simulatorCommand } from "./cli/SimulatorCommand.js"
 import { traceCommand } from "./cli/TraceCommand.js"
@@ -13,7 +16,7 @@ if (existsSync(".env")) process.loadEnvFile(".env")
 
 const root = Command.make("security-agent").pipe(
   Command.withDescription("AI agents that operate the SafeLine WAF, observable turn by turn"),
-  Command.withSubcommands([serveCommand, traceCommand, simulatorCommand])
+  Command.withSubcommands([serveCommand, chatCommand, evalCommand, simulatorCommand, traceCommand, ingestCommand])
 )
 
 const cli = Command.run(root, { name: "security-agent", version: "0.1.0" })
@@ -40,5 +43,5 @@ cli(process.argv).pipe(
     })
   ),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({ disableErrorReporting: false, disablePrettyLogger: true })
 )

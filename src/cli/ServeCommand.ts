@@ -1,42 +1,17 @@
-// `security-agent serve`: the HTTP API with every live layer.
-import { createServer } from "node:http"
+// `security-agent serve`: the HTTP API with every live layer (and the embedded SafeLine
+// simulator when SAFELINE_URL is unset); SIGTERM drains in-flight turns and flushes the logs.
 import { Command } from "@effect/cli"
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { AppConfig } from "../config/AppConfig.js"
-import { ConfigLive, ObservabilityLive } from "../layers.js"
-import { AgentMetrics } from "../observability/AgentMetrics.js"
-import { PROMETHEUS_CONTENT_TYPE } from "../observability/Prometheus.js"
-import { Telemetry } from "../observability/Telemetry.js"
+import { HttpServer } from "@effect/platform"
+import { Layer } from "effect"
+import { HttpAppLive, NodeServerLive } from "../http/HttpApp.js"
+import { AppLive } from "../layers.js"
 
-const router = HttpRouter.empty.pipe(
-  HttpRouter.get(
-    "/healthz",
-    Effect.zipRight(
-      Effect.flatMap(Telemetry, (t) => t.recordHealthCheck),
-      HttpServerResponse.json({ status: "ok" })
-    )
-  ),
-  HttpRouter.get(
-    "/metrics",
-    Effect.flatMap(AgentMetrics, (m) => m.exposition).pipe(
-      Effect.map((body) => HttpServerResponse.text(body, { contentType: PROMETHEUS_CONTENT_TYPE }))
-    )
-  )
+export const ServeLive = HttpAppLive.pipe(
+  HttpServer.withLogAddress,
+  Layer.provide(NodeServerLive),
+  Layer.provide(AppLive)
 )
 
-const ServerLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ api }) => NodeHttpServer.layer(createServer, { host: api.host, port: api.port }))
+export const serveCommand = Command.make("serve", {}, () => Layer.launch(ServeLive)).pipe(
+  Command.withDescription("Start the HTTP API (embeds the SafeLine simulator when SAFELINE_URL is unset)")
 )
-
-export const serveCommand = Command.make("serve", {}, () =>
-  Layer.launch(
-    HttpServer.serve(router).pipe(
-      HttpServer.withLogAddress,
-      Layer.provide(ServerLive),
-      Layer.provide(ObservabilityLive),
-      Layer.provide(ConfigLive)
-    )
-  )
-).pipe(Command.withDescription("Start the HTTP API"))

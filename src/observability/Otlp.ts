@@ -7,7 +7,7 @@ import { context, type Context as OtelContext, trace } from "@opentelemetry/api"
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto"
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig, type AppSettings } from "../config/AppConfig.js"
 
@@ -32,6 +32,31 @@ export const parseResourceAttributes = (raw: string): Record<string, string> => 
   return attributes
 }
 
+const INHERITED_ATTRIBUTES = ["gen_ai.conversation.id", "turn.id"] as const
+
+/**
+ * Copies the conversation and turn ids from a span's parent, so spans made by libraries (the
+ * SafeLine HTTP client, LangChain) inside a turn can be found by session like ours.
+ */
+export class ConversationAttributesProcessor implements SpanProcessor {
+  onStart(span: Span, parentContext: OtelContext): void {
+    const parent = trace.getSpan(parentContext) as unknown as Partial<ReadableSpan> | undefined
+    const attributes = parent?.attributes
+    if (attributes === undefined) return
+    for (const key of INHERITED_ATTRIBUTES) {
+      const value = attributes[key]
+      if (value !== undefined && span.attributes[key] === undefined) span.setAttribute(key, value)
+    }
+  }
+  onEnd(): void {}
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
 /**
  * Registers an AsyncLocalStorage context manager for the process lifetime of the layer, so
  * spans made by non-Effect code (run through `runInOtelContext`) nest under the Effect span.
@@ -53,7 +78,9 @@ export const tracingLayer = (otel: AppSettings["otel"], makeProcessor: () => Spa
     serviceName: otel.serviceName,
     attributes: Option.match(otel.resourceAttributes, { onNone: () => ({}), onSome: parseResourceAttributes })
   })
-  const ProviderLive = NodeSdk.layerTracerProvider(makeProcessor(), { shutdownTimeout: "5 seconds" })
+  const ProviderLive = NodeSdk.layerTracerProvider([new ConversationAttributesProcessor(), makeProcessor()], {
+    shutdownTimeout: "5 seconds"
+  })
   const GlobalProviderLive = Layer.scopedDiscard(
     Effect.acquireRelease(
       Effect.map(OtelTracer.OtelTracerProvider, (provider) => trace.setGlobalTracerProvider(provider)),

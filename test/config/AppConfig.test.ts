@@ -83,3 +83,21 @@ describe("AppConfig", () => {
     })
   )
 })
+
+describe(".env.example", () => {
+  it.effect("loads as is (empty values mean unset) and yields the defaults", () =>
+    Effect.gen(function* () {
+      const { readFileSync } = yield* Effect.promise(() => import("node:fs"))
+      const env: Record<string, string> = {}
+      for (const line of readFileSync(new URL("../../.env.example", import.meta.url), "utf8").split("\n")) {
+        const m = line.match(/^([A-Z0-9_]+)=(.*)$/)
+        if (m) env[m[1]!] = m[2]!
+      }
+      const fromExample = yield* load(env)
+      const defaults = yield* load({})
+      expect(JSON.stringify(fromExample)).toBe(JSON.stringify(defaults))
+      expect(Option.isNone(fromExample.safeline.url)).toBe(true)
+      expect(Option.isNone(fromExample.api.tokens)).toBe(true)
+    })
+  )
+})

@@ -1,0 +1,31 @@
+// Specialists build a complete, factual draft from tool data; the Reasoner may rephrase it.
+// If the language model is down, the user still gets the draft, said to be the built-in one.
+import { Effect } from "effect"
+import type { SpecialistName } from "../observability/Labels.js"
+import { Reasoner } from "../reasoning/Reasoner.js"
+
+export const composeReply = (
+  agent: SpecialistName,
+  question: string,
+  facts: Readonly<Record<string, unknown>>,
+  draft: string
+): Effect.Effect<string, never, Reasoner> =>
+  Effect.flatMap(Reasoner, (reasoner) =>
+    reasoner.offline
+      ? Effect.succeed(draft)
+      : reasoner
+          .compose({ agent, question, facts, draft })
+          .pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning(`compose failed for ${agent}: ${error.message}`).pipe(
+                Effect.as(`${draft}\n\n(The language model is unavailable right now, so this is the built-in summary.)`)
+              )
+            )
+          )
+  )
+
+export const formatNumber = (n: number, digits = 1): string =>
+  Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: digits })
+
+export const formatTime = (epochMs: number): string =>
+  new Date(epochMs).toISOString().replace("T", " ").slice(0, 19) + "Z"

@@ -1,0 +1,89 @@
+// Reads what configuration change a message asks for: a protection mode, restoring the
+// previous mode, or blacklisting / unblocking an address. Validation comes after, separately.
+
+export type UserMode = "block" | "strict" | "detect" | "off"
+
+export type ConfigIntent =
+  | { readonly kind: "confirm"; readonly code: string }
+  | { readonly kind: "cancel" }
+  | { readonly kind: "set_mode"; readonly mode: UserMode }
+  | { readonly kind: "invalid_mode"; readonly requested: string }
+  | { readonly kind: "restore_mode" }
+  | { readonly kind: "blacklist_ip"; readonly target: string; readonly comment: string }
+  | { readonly kind: "unblock_ip"; readonly target: string }
+  | { readonly kind: "none" }
+
+const CONFIRM = /^\s*confirm\s+(\d{6})\s*[.!]?\s*$/i
+const CANCEL = /^\s*(cancel|abort|never\s?mind|stop)\s*[.!]?\s*$/i
+
+/** Any token that looks like an address, valid or not (validation decides). */
+const ADDRESS_TOKEN =
+  /(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,3})?|(?=[0-9a-f:]*:[0-9a-f:]*:)[0-9a-f:]{2,39}(?:\/\d{1,3})?)/i
+
+const UNBLOCK =
+  /\b(unblock|un-block|unban|un-ban|unblacklist|lift\s+the\s+(?:block|ban)|allow\s+.*\s+again|remove\s+.*\s+from\s+(?:the\s+)?(?:black|block|ban)\s?list|whitelist|delist)\b/i
+const BLACKLIST =
+  /\b(block|ban|blacklist|blocklist|deny|blackhole|drop\s+traffic\s+from|add\s+.*\s+to\s+(?:the\s+)?(?:black|block)\s?list)\b/i
+
+const RESTORE =
+  /\b(restore|revert|roll\s?back|undo|go\s+back\s+to|put\s+back)\b.*\b(mode|protection|setting|previous|before|change)\b|\bprevious\s+mode\b/i
+
+const MODE_WORDS: ReadonlyArray<readonly [RegExp, UserMode]> = [
+  [/\b(strict|paranoid|high[\s-]?strength|maximum|max)\b/i, "strict"],
+  [
+    /\b(detect(?:ion)?[\s-]?only|detect|dry[\s_-]?run|monitor(?:ing)?[\s-]?only|observe|observation|log[\s-]?only|learning|passive|audit[\s-]?only)\b/i,
+    "detect"
+  ],
+  [/\b(off|disable|disabled|turn\s+off|switch\s+off|bypass|deactivate)\b/i, "off"],
+  [/\b(block(?:ing)?|protect(?:ion)?[\s-]on|enforce|enforcing|prevent(?:ion)?|defend|balanced|default|on)\b/i, "block"]
+]
+
+const MODE_CONTEXT =
+  /\b(mode|protection|waf|firewall|modules?|safeline|switch|set|change|put|turn|enable|go\s+to|move\s+to)\b/i
+/** Ways to name a mode, most specific first: "mode to X", "to X mode", "X mode". */
+const EXPLICIT_MODE = [
+  /\b(?:mode|protection)\s+(?:to|=|:)\s*["'`]?([a-z_-]+)/i,
+  /\b(?:to|into)\s+["'`]?([a-z_-]+)["'`]?\s+mode\b/i,
+  /\b([a-z_-]+)\s+mode\b/i
+]
+
+const stripComment = (text: string): string =>
+  text
+    .replace(/[^\p{L}\p{N} .,:;_/()-]/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 120)
+
+const commentOf = (message: string): string => {
+  const because = message.match(/\b(?:because|reason:?|for)\s+(.+)$/i)
+  return because?.[1] !== undefined ? stripComment(because[1]) : ""
+}
+
+export const parseConfigIntent = (message: string): ConfigIntent => {
+  const confirm = message.match(CONFIRM)
+  if (confirm?.[1] !== undefined) return { kind: "confirm", code: confirm[1] }
+  if (CANCEL.test(message)) return { kind: "cancel" }
+
+  const address = message.match(ADDRESS_TOKEN)?.[0]
+  if (address !== undefined) {
+    // "unblock" mentions "block": test it first, so an unblock is never a blacklist.
+    if (UNBLOCK.test(message)) return { kind: "unblock_ip", target: address }
+    if (BLACKLIST.test(message)) return { kind: "blacklist_ip", target: address, comment: commentOf(message) }
+  }
+
+  if (RESTORE.test(message)) return { kind: "restore_mode" }
+
+  if (MODE_CONTEXT.test(message)) {
+    for (const [pattern, mode] of MODE_WORDS) if (pattern.test(message)) return { kind: "set_mode", mode }
+    const requested = EXPLICIT_MODE.map((pattern) => message.match(pattern)?.[1]).find((m) => m !== undefined)
+    if (
+      requested !== undefined &&
+      !["the", "a", "current", "protection", "which", "what", "set", "change", "switch", "to", "this", "that"].includes(
+        requested.toLowerCase()
+      )
+    ) {
+      return { kind: "invalid_mode", requested: requested.slice(0, 40) }
+    }
+  }
+  return { kind: "none" }
+}

@@ -1,0 +1,71 @@
+// The LangGraph.js graph of one turn: supervisor → exactly one specialist → end. Compiled once
+// when the layer is built; each node is an instrumented Effect run on the turn's runtime.
+import { END, START, StateGraph } from "@langchain/langgraph"
+import { Context, Effect, Layer, type Runtime } from "effect"
+import type { AppConfig } from "../config/AppConfig.js"
+import { SPECIALISTS, type SpecialistName } from "../observability/Labels.js"
+import type { Telemetry } from "../observability/Telemetry.js"
+import type { Reasoner } from "../reasoning/Reasoner.js"
+import type { RagSearchTool } from "../tools/RagSearchTool.js"
+import type { SafeLineTools } from "../tools/SafeLineTools.js"
+import { GraphState, type TurnState } from "./GraphState.js"
+import { toGraphNode } from "./NodeRunner.js"
+import { configManagerNode } from "./nodes/ConfigManager.js"
+import { directNode } from "./nodes/Direct.js"
+import { logAnalystNode } from "./nodes/LogAnalyst.js"
+import { monitorNode } from "./nodes/Monitor.js"
+import { ragAgentNode } from "./nodes/RagAgent.js"
+import { reporterNode } from "./nodes/Reporter.js"
+import { supervisorNode } from "./nodes/Supervisor.js"
+import { threatIntelNode } from "./nodes/ThreatIntel.js"
+import { tunerNode } from "./nodes/Tuner.js"
+
+/** Everything a node may use: the runtime handed to the graph must provide all of it. */
+export type NodeDeps = AppConfig | Telemetry | Reasoner | SafeLineTools | RagSearchTool
+
+const specialistNodes = {
+  monitor: monitorNode,
+  log_analyst: logAnalystNode,
+  config_manager: configManagerNode,
+  threat_intel: threatIntelNode,
+  tuner: tunerNode,
+  reporter: reporterNode,
+  rag_agent: ragAgentNode,
+  direct: directNode
+} satisfies Record<SpecialistName, unknown>
+
+const compile = () => {
+  // The builder's node-name generics cannot follow a loop; the names are typed by SPECIALISTS.
+  let graph: any = new StateGraph(GraphState).addNode("supervisor", toGraphNode<NodeDeps>(supervisorNode))
+  for (const name of SPECIALISTS) {
+    graph = graph.addNode(name, toGraphNode<NodeDeps>(specialistNodes[name]))
+  }
+  const routes = Object.fromEntries(SPECIALISTS.map((s) => [s, s])) as Record<SpecialistName, SpecialistName>
+  let wired = graph
+    .addEdge(START, "supervisor")
+    .addConditionalEdges("supervisor", (state: TurnState) => state.next ?? "direct", routes)
+  for (const name of SPECIALISTS) wired = wired.addEdge(name, END)
+  return wired.compile() as { invoke: (input: Partial<TurnState>, config: object) => Promise<TurnState> }
+}
+
+export interface GraphService {
+  readonly nodes: ReadonlyArray<string>
+  readonly invoke: (
+    input: Partial<TurnState>,
+    runtime: Runtime.Runtime<NodeDeps>,
+    signal: AbortSignal
+  ) => Promise<TurnState>
+}
+
+export class Graph extends Context.Tag("security-agent/Graph")<Graph, GraphService>() {
+  static readonly layer = Layer.effect(
+    Graph,
+    Effect.sync(() => {
+      const compiled = compile()
+      return {
+        nodes: ["supervisor", ...SPECIALISTS],
+        invoke: (input, runtime, signal) => compiled.invoke(input, { configurable: { runtime }, signal })
+      }
+    })
+  )
+}

@@ -1,0 +1,169 @@
+// Turn.run is the one owner of a turn, for the API and the CLI alike: it serialises on the
+// session, assigns the next turn_id, opens the turn span and the correlation context, runs
+// the graph on the captured runtime, saves the session and records the turn's latency.
+import { randomUUID } from "node:crypto"
+import { Cause, Clock, Context, Data, Effect, Either, Exit, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import type { SourceRef } from "../knowledge/Passage.js"
+import { getTurn, withTurnSpan } from "../observability/Correlation.js"
+import { AGENTS, type AgentName } from "../observability/Labels.js"
+import { Telemetry } from "../observability/Telemetry.js"
+import { redactSecrets } from "../observability/TraceEvent.js"
+import type { Session, SessionBusy, SessionMessage, SessionStoreUnavailable } from "../sessions/Session.js"
+import { SessionStore } from "../sessions/SessionStore.js"
+import { Graph, type NodeDeps } from "./Graph.js"
+
+export interface TurnRequest {
+  readonly message: string
+  /** Absent: a new session id is generated. */
+  readonly sessionId?: string | undefined
+}
+
+export interface TurnResult {
+  readonly session_id: string
+  readonly turn_id: string
+  readonly trace_id: string
+  readonly route: AgentName
+  readonly reply: string
+  readonly sources: ReadonlyArray<SourceRef>
+  readonly pending_action?: { readonly action: string; readonly summary: string; readonly expires_at: string }
+}
+
+/** The graph itself broke (a defect): the caller answers 500 with the trace id, nothing more. */
+export class TurnFailed extends Data.TaggedError("TurnFailed")<{
+  readonly sessionId: string
+  readonly turnId: string
+  readonly traceId: string
+  readonly cause: unknown
+}> {}
+
+export interface TurnService {
+  readonly run: (request: TurnRequest) => Effect.Effect<TurnResult, TurnFailed | SessionBusy | SessionStoreUnavailable>
+}
+
+export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>() {
+  static readonly layer = Layer.effect(
+    Turn,
+    Effect.gen(function* () {
+      const graph = yield* Graph
+      const store = yield* SessionStore
+      const telemetry = yield* Telemetry
+      const config = yield* AppConfig
+      const nodeContext = yield* Effect.context<NodeDeps>()
+      const captureContent = config.observability.traceCaptureContent
+
+      const runGraph = (session: Session, message: string) =>
+        Effect.gen(function* () {
+          const started = yield* Clock.currentTimeMillis
+          const traceId = Option.match(yield* getTurn, { onNone: () => "", onSome: (t) => t.traceId })
+          yield* telemetry.recordTurnStarted(
+            captureContent ? { message_chars: message.length, message } : { message_chars: message.length }
+          )
+          if (captureContent)
+            yield* Effect.annotateCurrentSpan("gen_ai.input.messages", redactSecrets(message) as string)
+          const runtime = yield* Effect.runtime<NodeDeps>()
+          const exit = yield* Effect.exit(
+            Effect.tryPromise({
+              try: (signal) =>
+                graph.invoke(
+                  {
+                    sessionId: session.id,
+                    message,
+                    history: session.messages.map((m) => ({ role: m.role, content: m.content })),
+                    next: null,
+                    reply: "",
+                    sources: [],
+                    pendingAction: session.pendingAction,
+                    selfrag: [],
+                    failed: false
+                  },
+                  runtime,
+                  signal
+                ),
+              catch: (cause) => cause
+            })
+          )
+          const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+          if (Exit.isFailure(exit)) {
+            const cause = Cause.squash(exit.cause)
+            yield* Effect.annotateCurrentSpan({ "error.type": cause instanceof Error ? cause.name : "TurnFailed" })
+            yield* telemetry.recordTurnCompleted(seconds, { status: "error", error: String(cause).slice(0, 300) })
+            return { ok: false as const, traceId, cause }
+          }
+          const state = exit.value
+          const route = (state.next ?? "direct") as AgentName
+          yield* Effect.annotateCurrentSpan({ "gen_ai.agent.route": route })
+          if (captureContent)
+            yield* Effect.annotateCurrentSpan("gen_ai.output.messages", redactSecrets(state.reply) as string)
+          yield* telemetry.recordTurnCompleted(seconds, {
+            status: state.failed ? "degraded" : "ok",
+            route,
+            reply_chars: state.reply.length,
+            sources: state.sources.length,
+            ...(captureContent ? { reply: state.reply } : {})
+          })
+          return { ok: true as const, traceId, state, route }
+        }).pipe(Effect.provide(nodeContext))
+
+      /** What `withSession` saves, and the outcome to hand back once the session is unlocked. */
+      const entry = (outcome: Either.Either<TurnResult, TurnFailed>, saved: Session) => [outcome, saved] as const
+
+      const run = (request: TurnRequest) => {
+        const sessionId = request.sessionId ?? randomUUID()
+        return Effect.flatMap(
+          store.withSession(sessionId, (session) =>
+            Effect.gen(function* () {
+              const turnId = String(session.turnCount + 1)
+              const outcome = yield* withTurnSpan(sessionId, turnId)(runGraph(session, request.message))
+              const now = yield* Clock.currentTimeMillis
+              const ts = new Date(now).toISOString()
+              const userMessage: SessionMessage = { role: "user", content: request.message, ts }
+              if (!outcome.ok) {
+                // The turn id is spent (its events exist) even though the turn failed.
+                const saved: Session = {
+                  ...session,
+                  turnCount: session.turnCount + 1,
+                  messages: [...session.messages, userMessage],
+                  updatedAt: now
+                }
+                return entry(
+                  Either.left(new TurnFailed({ sessionId, turnId, traceId: outcome.traceId, cause: outcome.cause })),
+                  saved
+                )
+              }
+              const { state, route } = outcome
+              const saved: Session = {
+                ...session,
+                turnCount: session.turnCount + 1,
+                messages: [...session.messages, userMessage, { role: "assistant", content: state.reply, route, ts }],
+                pendingAction: state.pendingAction,
+                updatedAt: now
+              }
+              const pending = state.pendingAction
+              const result: TurnResult = {
+                session_id: sessionId,
+                turn_id: turnId,
+                trace_id: outcome.traceId,
+                route: (AGENTS as ReadonlyArray<string>).includes(route) ? route : "direct",
+                reply: state.reply,
+                sources: state.sources,
+                ...(pending === null
+                  ? {}
+                  : {
+                      pending_action: {
+                        action: pending.action,
+                        summary: pending.summary,
+                        expires_at: new Date(pending.expiresAt).toISOString()
+                      }
+                    })
+              }
+              return entry(Either.right(result), saved)
+            })
+          ),
+          (outcome) => outcome
+        )
+      }
+      return { run }
+    })
+  )
+}

@@ -1,0 +1,38 @@
+// monitor: current traffic (QPS from SafeLine's 5-second buckets), access and attack counters,
+// and the protection mode, in numbers.
+import { Effect } from "effect"
+import { SafeLineTools } from "../../tools/SafeLineTools.js"
+import { composeReply, formatNumber } from "../Compose.js"
+import type { TurnState } from "../GraphState.js"
+import { instrumentNode } from "../NodeRunner.js"
+
+export const monitorNode = (state: TurnState) =>
+  instrumentNode(
+    "monitor",
+    Effect.gen(function* () {
+      const tools = yield* SafeLineTools
+      const [stats, mode] = yield* Effect.all([tools.getTrafficStats("monitor"), tools.getProtectionMode("monitor")], {
+        concurrency: 2
+      })
+      const series = stats.qpsSeries.map((p) => p.qps)
+      const average = series.length === 0 ? 0 : series.reduce((a, b) => a + b, 0) / series.length
+      const peak = series.length === 0 ? 0 : Math.max(...series)
+      const lines = [
+        `Current traffic: ${formatNumber(stats.qps)} requests/s (latest 5-second bucket).`,
+        series.length > 0
+          ? `Over the last ${formatNumber(series.length * 5)} s: average ${formatNumber(average)} req/s, peak ${formatNumber(peak)} req/s.`
+          : "No QPS samples yet.",
+        `Access (${formatNumber(stats.windowSeconds / 3600)} h): ${formatNumber(stats.access.requests)} requests from ${formatNumber(stats.access.uniqueIps)} IPs in ${formatNumber(stats.access.sessions)} sessions.`,
+        `Attacks: ${formatNumber(stats.attacks.attackIps)} attacking IPs; ${formatNumber(stats.attacks.blocked)} blocked, ${formatNumber(stats.attacks.rateLimited)} rate-limited, ${formatNumber(stats.attacks.challenged)} challenged, ${formatNumber(stats.attacks.blacklisted)} blacklisted.`,
+        `Protection mode: ${mode.mode}${mode.mode === "mixed" ? " (modules differ)" : ""} across ${Object.keys(mode.modules).length} detection modules.`
+      ]
+      if (peak > 0 && stats.qps > average * 3 && stats.qps > 10) {
+        lines.push("Traffic is well above its recent average: check the attack events for a flood or scanner.")
+      }
+      if (mode.mode === "detect" || mode.mode === "off") {
+        lines.push(`Attacks are not being blocked in ${mode.mode} mode; say "switch to block mode" to enforce.`)
+      }
+      const reply = yield* composeReply("monitor", state.message, { stats, mode }, lines.join("\n"))
+      return { reply, sources: [], failed: false }
+    })
+  )

@@ -1,0 +1,108 @@
+// The HTTP contract: request/response schemas and the HttpApi definition the OpenAPI document
+// is generated from. Handlers live apart (ChatRoutes.ts, HealthRoutes.ts, TraceRoutes.ts).
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { AGENTS } from "../observability/Labels.js"
+
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
+
+export const SessionId = Schema.String.pipe(
+  Schema.pattern(SESSION_ID_PATTERN, { message: () => "session_id must be 1-128 characters of [A-Za-z0-9._:-]" })
+)
+
+export const ChatRequest = Schema.Struct({
+  message: Schema.String.annotations({ description: "What the user says" }),
+  session_id: Schema.optional(SessionId).annotations({ description: "Continue this session (new if unknown)" })
+})
+
+export const SourceRef = Schema.Struct({ source: Schema.String, section: Schema.String })
+
+export const PendingActionView = Schema.Struct({
+  action: Schema.String,
+  summary: Schema.String,
+  expires_at: Schema.String.annotations({ description: "ISO-8601 UTC" })
+})
+
+export const ChatResponse = Schema.Struct({
+  session_id: Schema.String,
+  turn_id: Schema.String.annotations({ description: '"1", "2", … per session; the same as in trace events' }),
+  trace_id: Schema.String.annotations({ description: "32 lowercase hex: the turn span's trace id" }),
+  route: Schema.Literal(...AGENTS),
+  reply: Schema.String,
+  sources: Schema.Array(SourceRef),
+  pending_action: Schema.optional(PendingActionView)
+})
+
+export const ErrorBody = Schema.Struct({
+  error: Schema.String,
+  detail: Schema.optional(Schema.String),
+  trace_id: Schema.optional(Schema.String)
+})
+
+export const TraceEventView = Schema.Struct({
+  ts: Schema.String,
+  event: Schema.String,
+  trace_id: Schema.String,
+  span_id: Schema.String,
+  session_id: Schema.String,
+  turn_id: Schema.String,
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+
+export const TurnTrace = Schema.Struct({
+  session_id: Schema.String,
+  turn_id: Schema.String,
+  events: Schema.Array(TraceEventView)
+})
+
+const error = (status: number, description: string) =>
+  ErrorBody.annotations({ ...HttpApiSchema.annotations({ status }), description })
+
+class ChatGroup extends HttpApiGroup.make("chat")
+  .add(
+    HttpApiEndpoint.post("chat", "/v1/chat")
+      .setPayload(ChatRequest)
+      .addSuccess(ChatResponse)
+      .addError(error(400, "Malformed JSON, wrong field types, bad session_id or a message over the limit"))
+      .addError(error(401, "Missing or wrong bearer token"))
+      .addError(error(409, "Another turn of this session is still running"))
+      .addError(error(413, "Body larger than ASSISTANT_API_MAX_BODY_BYTES"))
+      .addError(error(503, "The session store is unreachable"))
+      .addError(error(500, "The turn failed; the trace id identifies it"))
+      .annotate(
+        OpenApi.Description,
+        "One turn of the conversation. The body is read as JSON whatever the Content-Type."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("turnTrace", "/v1/sessions/:session_id/turns/:turn_id/trace")
+      .setPath(Schema.Struct({ session_id: SessionId, turn_id: Schema.String }))
+      .addSuccess(TurnTrace)
+      .addError(error(404, "No trace recorded for that turn on this replica"))
+  ) {}
+
+class OpsGroup extends HttpApiGroup.make("operations")
+  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(
+    HttpApiEndpoint.get("readyz", "/readyz")
+      .addSuccess(Schema.Unknown.annotations({ description: "Local checks and dependency reachability" }))
+      .addError(
+        Schema.Unknown.annotations({
+          ...HttpApiSchema.annotations({ status: 503 }),
+          description: "A local check failed"
+        })
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(
+      HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" })
+    )
+  ) {}
+
+export class SecurityAgentApi extends HttpApi.make("security-agent")
+  .add(ChatGroup)
+  .add(OpsGroup)
+  .annotate(OpenApi.Title, "security-agent")
+  .annotate(OpenApi.Description, "AI agents that operate the SafeLine WAF, observable turn by turn") {}
+
+export const openApiDocument = () => OpenApi.fromApi(SecurityAgentApi)

@@ -1,0 +1,76 @@
+// tool_rag_search: a knowledge-base search made by an agent, recorded as a tool call (metric,
+// latency, `tool.call` event) in an `execute_tool tool_rag_search` span around the retrieval span.
+import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { KnowledgeBase, type KnowledgeSearchOptions } from "../knowledge/KnowledgeBase.js"
+import type { Passage } from "../knowledge/Passage.js"
+import { withTurnChildSpan } from "../observability/Correlation.js"
+import type { AgentName } from "../observability/Labels.js"
+import { Telemetry } from "../observability/Telemetry.js"
+import type { ToolError } from "./ToolError.js"
+
+const TOOL = "tool_rag_search"
+
+export interface RagSearchOptions {
+  /** Passages to return (default 4, at most 20). */
+  readonly limit?: number
+  /** Only passages from these documents (e.g. `["safeline-admin-guide.md"]`). */
+  readonly sources?: ReadonlyArray<string>
+  /** A retry's wider net: synonyms expanded, prefix and fuzzy matching. */
+  readonly broaden?: boolean
+}
+
+export interface RagSearchToolService {
+  readonly search: (
+    agent: AgentName,
+    query: string,
+    options?: RagSearchOptions
+  ) => Effect.Effect<ReadonlyArray<Passage>, ToolError>
+}
+
+export class RagSearchTool extends Context.Tag("security-agent/RagSearchTool")<RagSearchTool, RagSearchToolService>() {
+  static readonly layer = Layer.effect(
+    RagSearchTool,
+    Effect.gen(function* () {
+      const knowledge = yield* KnowledgeBase
+      const telemetry = yield* Telemetry
+      const search = (agent: AgentName, query: string, options: RagSearchOptions = {}) => {
+        const searchOptions: KnowledgeSearchOptions = {
+          ...(options.limit === undefined ? {} : { limit: options.limit }),
+          ...(options.sources === undefined ? {} : { sources: options.sources }),
+          ...(options.broaden === undefined ? {} : { broaden: options.broaden })
+        }
+        return Effect.flatMap(Clock.currentTimeNanos, (start) =>
+          knowledge.search(query, searchOptions).pipe(
+            Effect.tap((passages) => Effect.annotateCurrentSpan("security_agent.tool.result_count", passages.length)),
+            Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
+            Effect.onExit((exit) =>
+              Effect.flatMap(Clock.currentTimeNanos, (end) => {
+                const durationSeconds = Number(end - start) / 1e9
+                if (Exit.isSuccess(exit))
+                  return telemetry.recordToolCall({ agent, tool: TOOL, status: "ok", durationSeconds })
+                const interrupted = Cause.isInterruptedOnly(exit.cause)
+                return telemetry.recordToolCall({
+                  agent,
+                  tool: TOOL,
+                  status: "error",
+                  durationSeconds,
+                  error: interrupted
+                    ? "interrupted"
+                    : Option.getOrElse(Option.map(Cause.dieOption(exit.cause), String), () => "failed"),
+                  errorType: interrupted ? "interrupted" : "other"
+                })
+              })
+            )
+          )
+        ).pipe(
+          withTurnChildSpan(`execute_tool ${TOOL}`, {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": TOOL,
+            "gen_ai.agent.name": agent
+          })
+        )
+      }
+      return { search } satisfies RagSearchToolService
+    })
+  )
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest"
+import { parseConfigIntent } from "../../src/agent/ConfigIntent.js"
+
+describe("parseConfigIntent", () => {
+  it.each([
+    ["switch to block mode", "block"],
+    ["set protection mode to detect", "detect"],
+    ["put the WAF in detection-only mode", "detect"],
+    ["change mode to dry run", "detect"],
+    ["enable strict mode", "strict"],
+    ["turn off the waf", "off"],
+    ["disable protection", "off"],
+    ["set the waf to blocking", "block"],
+    ["turn protection on", "block"]
+  ])("reads %j as set_mode %s", (message, mode) => {
+    expect(parseConfigIntent(message)).toEqual({ kind: "set_mode", mode })
+  })
+
+  it.each([
+    ["ban 203.0.113.7", "203.0.113.7"],
+    ["block ip 198.51.100.23 because it scans us", "198.51.100.23"],
+    ["blacklist 192.0.2.0/24", "192.0.2.0/24"],
+    ["add 2001:db8::1 to the blocklist", "2001:db8::1"],
+    ["block 2001:db8::/48", "2001:db8::/48"],
+    ["block 0.0.0.0/0", "0.0.0.0/0"]
+  ])("reads %j as blacklist_ip %s, keeping the prefix", (message, target) => {
+    expect(parseConfigIntent(message)).toMatchObject({ kind: "blacklist_ip", target })
+  })
+
+  it.each([
+    ["unblock 203.0.113.7", "203.0.113.7"],
+    ["Unblock 192.0.2.0/24 please", "192.0.2.0/24"],
+    ["remove 198.51.100.23 from the blacklist", "198.51.100.23"],
+    ["lift the ban on 192.0.2.15", "192.0.2.15"],
+    ["unban 2001:db8::dead", "2001:db8::dead"]
+  ])("reads %j as unblock_ip, never a blacklist", (message, target) => {
+    expect(parseConfigIntent(message)).toEqual({ kind: "unblock_ip", target })
+  })
+
+  it("reads confirmations, cancels, restores and unknown modes", () => {
+    expect(parseConfigIntent("confirm 012345")).toEqual({ kind: "confirm", code: "012345" })
+    expect(parseConfigIntent("  CONFIRM 999999. ")).toEqual({ kind: "confirm", code: "999999" })
+    expect(parseConfigIntent("confirm 12345")).not.toMatchObject({ kind: "confirm" })
+    expect(parseConfigIntent("cancel")).toEqual({ kind: "cancel" })
+    expect(parseConfigIntent("restore the previous mode")).toEqual({ kind: "restore_mode" })
+    expect(parseConfigIntent("revert the protection mode change")).toEqual({ kind: "restore_mode" })
+    expect(parseConfigIntent("set mode to turbo")).toEqual({ kind: "invalid_mode", requested: "turbo" })
+    expect(parseConfigIntent("what is the weather")).toEqual({ kind: "none" })
+  })
+
+  it("sanitises the blacklist comment", () => {
+    const intent = parseConfigIntent("ban 203.0.113.7 because <script>alert(1)</script>\u0000 scanning")
+    expect(intent).toMatchObject({ kind: "blacklist_ip" })
+    if (intent.kind === "blacklist_ip") expect(intent.comment).not.toMatch(/[<>\u0000]/)
+  })
+})
