@@ -1,7 +1,7 @@
 // The deploy assets in tests: rule groups out of a PrometheusRule manifest (for promtool), the
 // chart rendered by the real Helm, and the metric names a PromQL expression reads.
 import { spawnSync } from "node:child_process"
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parse, parseAllDocuments, stringify } from "yaml"
@@ -144,6 +144,39 @@ export const renderChart = (options: ChartRender = {}): ToolRun & { readonly obj
   ])
   const objects = result.status === 0 ? parseDocuments(result.stdout).filter((d) => d !== null && d !== undefined) : []
   return { ...result, objects }
+}
+
+/**
+ * The chart's NOTES.txt as `helm install` would print it. `helm template` never renders NOTES
+ * and `helm install --dry-run` needs a cluster, so a temp copy of the chart renders it as the
+ * body of a YAML template instead.
+ */
+export const renderNotes = (options: ChartRender = {}): string => {
+  const dir = join(mkdtempSync(join(tmpdir(), "sa-notes-")), "security-agent")
+  cpSync(CHART_DIR, dir, { recursive: true })
+  const notes = readFileSync(join(dir, "templates", "NOTES.txt"), "utf8")
+  writeFileSync(
+    join(dir, "templates", "_notes-under-test.tpl"),
+    `{{- define "notes-under-test" -}}\n${notes}{{- end -}}\n`
+  )
+  writeFileSync(
+    join(dir, "templates", "notes-under-test.yaml"),
+    'notes: |\n{{ include "notes-under-test" . | indent 2 }}\n'
+  )
+  const result = helm([
+    "template",
+    options.release ?? "sa",
+    dir,
+    "--namespace",
+    options.namespace ?? "agents",
+    "--kube-version",
+    KUBE_VERSION,
+    "--show-only",
+    "templates/notes-under-test.yaml",
+    ...valueArgs(options)
+  ])
+  if (result.status !== 0) throw new Error(`rendering NOTES.txt failed:\n${result.output}`)
+  return parseDocuments(result.stdout).find((d) => d?.notes !== undefined).notes
 }
 
 /** Objects of one kind (hook objects such as the `helm test` pod included). */

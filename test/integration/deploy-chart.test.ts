@@ -1,0 +1,382 @@
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { parse } from "yaml"
+import { expandCollectorConfig, podTargetLabels, relabel } from "../deploy/Relabel.js"
+import {
+  alertRules,
+  isHook,
+  type K8sObject,
+  lintChart,
+  metricNamesIn,
+  ofKind,
+  PROMETHEUS_RULE,
+  promtool,
+  renderChart,
+  renderNotes,
+  ruleGroupsOf,
+  writeRulesFile
+} from "../support/rules.js"
+import { repoPath } from "../support/tools.js"
+
+const SECRET = { "auth.existingSecret": "sa-secrets" }
+const KIND_VALUES = repoPath("deploy", "kind", "values-kind.yaml")
+const REPLICAS_REDIS_VALUES = repoPath("test", "deploy", "values-replicas-redis.yaml")
+
+/** The variables of .env.example, and which of them its comments call secret. */
+const envExample = (() => {
+  const names: Array<string> = []
+  const secrets = new Set<string>()
+  let comment = ""
+  for (const line of readFileSync(repoPath(".env.example"), "utf8").split("\n")) {
+    if (line.startsWith("#")) comment += line
+    const match = line.match(/^([A-Z][A-Z0-9_]*)=/)
+    if (match === null) {
+      if (!line.startsWith("#")) comment = ""
+      continue
+    }
+    names.push(match[1]!)
+    if (/\(secret\b/.test(comment)) secrets.add(match[1]!)
+    comment = ""
+  }
+  return { names, secrets }
+})()
+
+const rendered = (options: Parameters<typeof renderChart>[0]) => {
+  const result = renderChart(options)
+  expect(result.stderr, result.output).not.toMatch(/Error/)
+  expect(result.status, result.output).toBe(0)
+  return result.objects
+}
+
+const one = (objects: ReadonlyArray<K8sObject>, kind: string) => {
+  const found = ofKind(objects, kind).filter((o) => !isHook(o))
+  expect(
+    found.map((o) => o.metadata.name),
+    kind
+  ).toHaveLength(1)
+  return found[0]!
+}
+
+const podSpecOf = (objects: ReadonlyArray<K8sObject>) => one(objects, "Deployment").spec.template.spec
+const mainContainer = (objects: ReadonlyArray<K8sObject>) => podSpecOf(objects).containers[0]
+const configData = (objects: ReadonlyArray<K8sObject>): Record<string, string> => one(objects, "ConfigMap").data
+const secretRefs = (objects: ReadonlyArray<K8sObject>) =>
+  (mainContainer(objects).env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef !== undefined)
+
+/** What every workload of every render must hold: probes, resources, a locked-down context, writable volumes only. */
+const expectHardenedWorkloads = (objects: ReadonlyArray<K8sObject>) => {
+  const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind))
+  expect(workloads.length).toBeGreaterThan(0)
+  for (const workload of workloads) {
+    const pod = workload.spec.template.spec
+    expect(pod.automountServiceAccountToken).toBe(false)
+    for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+      const where = `${workload.metadata.name}/${c.name}`
+      expect(c.startupProbe?.httpGet?.path, `${where} startupProbe`).toBe("/healthz")
+      expect(c.livenessProbe?.httpGet?.path, `${where} livenessProbe`).toBe("/healthz")
+      expect(c.readinessProbe?.httpGet?.path, `${where} readinessProbe`).toBe("/readyz")
+      expect(c.resources?.requests?.cpu, `${where} cpu request`).toBeDefined()
+      expect(c.resources?.requests?.memory, `${where} memory request`).toBeDefined()
+      expect(c.resources?.limits?.memory, `${where} memory limit`).toBeDefined()
+      const sc = c.securityContext ?? {}
+      expect(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, `${where} runAsNonRoot`).toBe(true)
+      expect(sc.runAsUser ?? pod.securityContext?.runAsUser, `${where} runAsUser`).toBeGreaterThan(0)
+      expect(sc.readOnlyRootFilesystem, `${where} readOnlyRootFilesystem`).toBe(true)
+      expect(sc.allowPrivilegeEscalation, `${where} allowPrivilegeEscalation`).toBe(false)
+      expect(sc.privileged ?? false, `${where} privileged`).toBe(false)
+      expect(sc.capabilities?.drop, `${where} drops capabilities`).toContain("ALL")
+      expect(sc.capabilities?.add ?? [], `${where} adds no capability`).toEqual([])
+      expect((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type, `${where} seccomp`).toBe(
+        "RuntimeDefault"
+      )
+      const mounts = new Map<string, string>(c.volumeMounts.map((m: any) => [m.mountPath, m.name]))
+      const volume = (name: string | undefined) => pod.volumes.find((v: any) => v.name === name)
+      expect(volume(mounts.get("/tmp"))?.emptyDir, `${where} /tmp is an emptyDir`).toBeDefined()
+      const data = configData(objects)
+      for (const path of [data.AGENT_TRACE_JSONL_PATH!, data.GUARDRAIL_AUDIT_PATH!]) {
+        const mount = [...mounts.keys()].find((m) => m !== "/tmp" && path.startsWith(`${m}/`))
+        expect(mount, `${path} is on a mounted volume`).toBeDefined()
+        const v = volume(mounts.get(mount!))
+        expect(v?.emptyDir ?? v?.persistentVolumeClaim, `${path} volume`).toBeDefined()
+      }
+    }
+  }
+  for (const pod of ofKind(objects, "Pod").filter(isHook)) {
+    for (const c of pod.spec.containers) {
+      expect(c.resources?.limits?.memory, `hook ${pod.metadata.name}`).toBeDefined()
+      expect(c.securityContext?.allowPrivilegeEscalation, `hook ${pod.metadata.name}`).toBe(false)
+    }
+  }
+  for (const policy of ofKind(objects, "NetworkPolicy")) {
+    expect(policy.spec.policyTypes).toEqual(["Ingress", "Egress"])
+    // A rule without peers allows everything: each one must name its peers.
+    for (const rule of policy.spec.ingress) expect(rule.from?.length ?? 0).toBeGreaterThan(0)
+    for (const rule of policy.spec.egress) expect(rule.to?.length ?? 0).toBeGreaterThan(0)
+  }
+}
+
+/** .env.example is fully covered: non-secrets in the ConfigMap, secrets only as secretKeyRefs. */
+const expectEnvCoverage = (objects: ReadonlyArray<K8sObject>, secretName: string) => {
+  const data = configData(objects)
+  const refs = secretRefs(objects)
+  const refNames = new Set(refs.map((e: any) => e.name as string))
+  for (const name of envExample.names) {
+    if (envExample.secrets.has(name)) {
+      expect(refNames, `secret ${name} comes from the Secret`).toContain(name)
+      expect(data, `secret ${name} is not in the ConfigMap`).not.toHaveProperty(name)
+    } else {
+      expect(data, `${name} is in the ConfigMap`).toHaveProperty(name)
+    }
+  }
+  for (const key of Object.keys(data)) expect(key).not.toMatch(/TOKEN|API_KEY|PASSWORD|SECRET|REDIS_URL/)
+  for (const ref of refs) expect(ref.valueFrom.secretKeyRef.name).toBe(secretName)
+  const plainEnv = (mainContainer(objects).env ?? []).filter((e: any) => e.value !== undefined)
+  for (const e of plainEnv) expect(envExample.secrets.has(e.name), `${e.name} as a plain value`).toBe(false)
+  expect(mainContainer(objects).envFrom).toEqual([{ configMapRef: { name: one(objects, "ConfigMap").metadata.name } }])
+}
+
+const optionalOf = (objects: ReadonlyArray<K8sObject>) =>
+  Object.fromEntries(secretRefs(objects).map((e: any) => [e.name, e.valueFrom.secretKeyRef.optional]))
+
+describe("Helm chart charts/security-agent", () => {
+  it("passes `helm lint --strict` with the default values (+ a Secret), the kind values and replicas+Redis", () => {
+    for (const options of [{ set: SECRET }, { values: [KIND_VALUES] }, { values: [REPLICAS_REDIS_VALUES] }]) {
+      const result = lintChart(options)
+      expect(result.status, result.output).toBe(0)
+      expect(result.output).toContain("0 chart(s) failed")
+    }
+  })
+
+  it("renders the defaults (+ auth.existingSecret) into hardened manifests covering every variable of .env.example", () => {
+    const objects = rendered({ set: SECRET })
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      ["ConfigMap", "Deployment", "NetworkPolicy", "Pod", "Service", "ServiceAccount"].sort()
+    )
+    expectHardenedWorkloads(objects)
+    expectEnvCoverage(objects, "sa-secrets")
+    const data = configData(objects)
+    expect(data.ASSISTANT_API_HOST).toBe("0.0.0.0")
+    expect(data.ASSISTANT_API_ALLOW_UNAUTHENTICATED).toBe("false")
+    expect(data.AGENT_METRICS_NAMESPACE).toBe("security_agent")
+    expect(data.SESSION_STORE).toBe("memory")
+    expect(Number(data.ASSISTANT_API_PORT)).toBe(mainContainer(objects).ports[0].containerPort)
+    expect(optionalOf(objects)).toEqual({
+      ASSISTANT_API_TOKEN: false,
+      OPENAI_API_KEY: true,
+      GOOGLE_API_KEY: true,
+      ANTHROPIC_API_KEY: true,
+      SAFELINE_API_TOKEN: true,
+      EMBEDDINGS_API_KEY: true,
+      REDIS_URL: true
+    })
+    const deployment = one(objects, "Deployment")
+    expect(deployment.spec.replicas).toBe(1)
+    expect(podSpecOf(objects).terminationGracePeriodSeconds).toBeGreaterThan(
+      Number(data.ASSISTANT_API_SHUTDOWN_GRACE_SECONDS)
+    )
+    expect(one(objects, "Service").spec.ports[0].targetPort).toBe("http")
+  })
+
+  it("lets the OpenTelemetry Collector's pod discovery find the pod at its port and path", () => {
+    const objects = rendered({ set: SECRET, namespace: "agents" })
+    const template = one(objects, "Deployment").spec.template
+    const collector = parse(
+      expandCollectorConfig(readFileSync(repoPath("deploy", "k8s", "observability", "otel-collector.yaml"), "utf8"), {
+        SCRAPE_NAMESPACE: "agents"
+      })
+    )
+    const target = relabel(
+      podTargetLabels({
+        namespace: "agents",
+        name: "sa-pod",
+        ip: "10.0.0.7",
+        port: template.spec.containers[0].ports[0].containerPort,
+        annotations: template.metadata.annotations,
+        labels: template.metadata.labels
+      }),
+      collector.receivers.prometheus.config.scrape_configs[0].relabel_configs
+    )
+    expect(target).toMatchObject({ __address__: "10.0.0.7:8081", __metrics_path__: "/metrics", namespace: "agents" })
+  })
+
+  it("admits the API only from its namespace and Prometheus', and allows no egress but DNS when offline with the simulator", () => {
+    const policy = one(rendered({ set: SECRET }), "NetworkPolicy")
+    expect(policy.spec.ingress).toHaveLength(1)
+    expect(policy.spec.ingress[0].from).toEqual([
+      { podSelector: {} },
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }
+    ])
+    expect(policy.spec.egress).toHaveLength(1)
+    expect(policy.spec.egress[0].ports).toEqual([
+      { port: 53, protocol: "UDP" },
+      { port: 53, protocol: "TCP" }
+    ])
+    const withEverything = one(
+      rendered({
+        values: [REPLICAS_REDIS_VALUES],
+        set: { "safeline.url": "https://safeline.waf:9443", "llm.provider": "openai" }
+      }),
+      "NetworkPolicy"
+    )
+    const egressPorts = withEverything.spec.egress.flatMap((r: any) => r.ports.map((p: any) => p.port))
+    expect(egressPorts).toEqual(expect.arrayContaining([53, 9443, 443, 6379, 4318]))
+    expect(withEverything.spec.ingress[0].from).toContainEqual({
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } }
+    })
+  })
+
+  it("rolls the pods when the configuration changes (checksum annotation)", () => {
+    const checksum = (set: Record<string, string>) =>
+      one(rendered({ set: { ...SECRET, ...set } }), "Deployment").spec.template.metadata.annotations["checksum/config"]
+    expect(checksum({})).toMatch(/^[0-9a-f]{64}$/)
+    expect(checksum({})).toBe(checksum({}))
+    expect(checksum({ "observability.logLevel": "debug" })).not.toBe(checksum({}))
+  })
+
+  it("renders the kind values: the local image, never pulled, spans to the collector", () => {
+    const objects = rendered({ values: [KIND_VALUES] })
+    expectHardenedWorkloads(objects)
+    expectEnvCoverage(objects, "security-agent-secrets")
+    const container = mainContainer(objects)
+    expect(container.image).toBe("security-agent:dev")
+    expect(container.imagePullPolicy).toBe("Never")
+    expect(configData(objects).OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://otel-collector:4318")
+  })
+
+  it("renders 3 replicas sharing Redis sessions: REDIS_URL required, PDB, ServiceMonitor, PrometheusRule, Ingress", () => {
+    const objects = rendered({ values: [REPLICAS_REDIS_VALUES] })
+    expectHardenedWorkloads(objects)
+    expectEnvCoverage(objects, "sa-secrets")
+    expect(one(objects, "Deployment").spec.replicas).toBe(3)
+    expect(configData(objects).SESSION_STORE).toBe("redis")
+    expect(optionalOf(objects).REDIS_URL).toBe(false)
+    expect(one(objects, "PodDisruptionBudget").spec.maxUnavailable).toBe(1)
+    expect(one(objects, "ServiceMonitor").spec.endpoints).toEqual([
+      { port: "http", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }
+    ])
+    expect(one(objects, "ServiceMonitor").metadata.labels.release).toBe("kube-prometheus-stack")
+    expect(one(objects, "Ingress").spec.rules[0].host).toBe("security-agent.example.internal")
+    const rule = one(objects, "PrometheusRule")
+    expect(rule.metadata.labels.release).toBe("kube-prometheus-stack")
+    // With the default namespace and runbook base URL the chart's rules are the deploy/ copy's.
+    expect(rule.spec.groups).toEqual(ruleGroupsOf(readFileSync(PROMETHEUS_RULE, "utf8")))
+  })
+
+  it("renders an HPA (and no fixed replica count) when autoscaling with Redis sessions", () => {
+    const objects = rendered({
+      values: [REPLICAS_REDIS_VALUES],
+      set: { "autoscaling.enabled": true, "autoscaling.minReplicas": 2, "autoscaling.maxReplicas": 6 }
+    })
+    expect(one(objects, "HorizontalPodAutoscaler").spec).toMatchObject({ minReplicas: 2, maxReplicas: 6 })
+    expect(one(objects, "Deployment").spec.replicas).toBeUndefined()
+  })
+
+  it("follows metricsNamespace: AGENT_METRICS_NAMESPACE and every PrometheusRule expression use waf_team_", () => {
+    const objects = rendered({ set: { ...SECRET, metricsNamespace: "waf_team", "prometheusRule.enabled": true } })
+    expect(configData(objects).AGENT_METRICS_NAMESPACE).toBe("waf_team")
+    const groups = one(objects, "PrometheusRule").spec.groups
+    const rules = alertRules(groups)
+    expect(rules.length).toBeGreaterThan(0)
+    for (const rule of rules) {
+      expect(rule.expr, rule.alert).not.toContain("security_agent_")
+      for (const name of metricNamesIn(rule.expr)) {
+        expect(name.startsWith("waf_team_") || name.startsWith("gen_ai_client_"), `${rule.alert}: ${name}`).toBe(true)
+      }
+      // Prometheus templates reach the cluster untouched by Helm.
+      expect(rule.annotations?.summary).toMatch(/\{\{ \$(labels\.\w+|value)/)
+    }
+    expect(rules.some((r) => r.expr.includes("waf_team_agent_tool_calls_total"))).toBe(true)
+    const dir = mkdtempSync(join(tmpdir(), "sa-waf-team-"))
+    const check = promtool(["check", "rules", writeRulesFile(dir, groups)])
+    expect(check.status, check.output).toBe(0)
+  })
+
+  it("uses prometheusRule.runbookBaseUrl for every runbook_url", () => {
+    const objects = rendered({
+      set: {
+        ...SECRET,
+        "prometheusRule.enabled": true,
+        "prometheusRule.runbookBaseUrl": "https://git.example/sa/-/blob/v1"
+      }
+    })
+    for (const rule of alertRules(one(objects, "PrometheusRule").spec.groups)) {
+      expect(rule.annotations?.runbook_url).toBe(
+        `https://git.example/sa/-/blob/v1/docs/agent-observability-runbook.md#alert-${rule.alert.toLowerCase()}`
+      )
+    }
+  })
+
+  it("serves without a token only when auth.allowUnauthenticated=true is set explicitly", () => {
+    const objects = rendered({ set: { "auth.allowUnauthenticated": true } })
+    expect(configData(objects).ASSISTANT_API_ALLOW_UNAUTHENTICATED).toBe("true")
+    expect(secretRefs(objects)).toEqual([])
+  })
+
+  it("makes the chosen provider's API key and SafeLine's token required", () => {
+    const objects = rendered({
+      set: { ...SECRET, "llm.provider": "anthropic", "safeline.url": "https://safeline.waf:9443" }
+    })
+    expect(optionalOf(objects)).toMatchObject({
+      ANTHROPIC_API_KEY: false,
+      SAFELINE_API_TOKEN: false,
+      OPENAI_API_KEY: true
+    })
+  })
+
+  it("mounts SafeLine's CA bundle from a ConfigMap and keeps the logs on an existing claim when asked", () => {
+    const objects = rendered({
+      set: {
+        ...SECRET,
+        "safeline.url": "https://safeline.waf:9443",
+        "safeline.caBundle.configMap": "safeline-ca",
+        "dataVolume.existingClaim": "sa-logs",
+        "image.digest": `sha256:${"a".repeat(64)}`
+      }
+    })
+    expectHardenedWorkloads(objects)
+    const bundle = configData(objects).SAFELINE_CA_BUNDLE!
+    const container = mainContainer(objects)
+    const mount = container.volumeMounts.find((m: any) => bundle.startsWith(`${m.mountPath}/`))
+    expect(mount?.readOnly).toBe(true)
+    const volumes = podSpecOf(objects).volumes
+    expect(volumes.find((v: any) => v.name === mount.name).configMap.name).toBe("safeline-ca")
+    expect(volumes.find((v: any) => v.persistentVolumeClaim !== undefined).persistentVolumeClaim.claimName).toBe(
+      "sa-logs"
+    )
+    expect(container.image).toBe(`security-agent@sha256:${"a".repeat(64)}`)
+  })
+
+  it("prints in NOTES.txt how to reach the release, read its token, check it and chat with it", () => {
+    const notes = renderNotes({ set: { ...SECRET, metricsNamespace: "waf_team" }, release: "demo", namespace: "waf" })
+    expect(notes).not.toContain("<no value>")
+    expect(notes).toContain("kubectl -n waf port-forward svc/demo-security-agent 8081:8081")
+    expect(notes).toContain("kubectl -n waf get secret sa-secrets -o jsonpath='{.data.ASSISTANT_API_TOKEN}'")
+    expect(notes).toContain('curl -s localhost:8081/v1/chat -H "Authorization: Bearer $TOKEN"')
+    expect(notes).toContain("curl -s localhost:8081/readyz")
+    expect(notes).toContain("grep waf_team_chat_requests_total")
+    expect(notes).toContain("embedded SafeLine simulator")
+    const open = renderNotes({ set: { "auth.allowUnauthenticated": true } })
+    expect(open).toContain("WARNING: auth.allowUnauthenticated=true")
+    expect(open).not.toContain("Authorization: Bearer")
+  })
+
+  it.each([
+    [{}, "auth.existingSecret is required"],
+    [{ ...SECRET, replicaCount: 2 }, "sessions.store=memory keeps sessions inside one pod"],
+    [{ ...SECRET, "autoscaling.enabled": true }, "sessions.store=memory keeps sessions inside one pod"],
+    [{ "auth.allowUnauthenticated": true, "sessions.store": "redis" }, "reads REDIS_URL from the Secret"],
+    [{ ...SECRET, metricsNamespace: "waf-team" }, "/metricsNamespace"],
+    [{ ...SECRET, "sessions.store": "sqlite" }, "/sessions/store"],
+    [{ ...SECRET, "securityContext.readOnlyRootFilesystem": false }, "/securityContext/readOnlyRootFilesystem"],
+    [{ ...SECRET, replicas: 2 }, "additional properties 'replicas' not allowed"]
+  ] as Array<[Record<string, string | number | boolean>, string]>)(
+    "refuses to render %o with a clear message",
+    (set, message) => {
+      const result = renderChart({ set })
+      expect(result.status).not.toBe(0)
+      expect(result.stderr).toContain(message)
+    }
+  )
+})
