@@ -82,8 +82,10 @@ export class AgentMetrics extends Context.Tag("security-agent/AgentMetrics")<
       const ns = config.observability.metricsNamespace
       const agentSignalsEnabled = config.observability.enabled
       const agentPrefix = `${ns}_agent_`
+      // The drop counter stays even with agent signals off: its audit series guards the audit log.
+      const droppedName = `${ns}_agent_trace_events_dropped_total`
       const include = (name: string) =>
-        (name.startsWith(`${ns}_`) && (agentSignalsEnabled || !name.startsWith(agentPrefix))) ||
+        (name.startsWith(`${ns}_`) && (agentSignalsEnabled || !name.startsWith(agentPrefix) || name === droppedName)) ||
         name.startsWith("gen_ai_client_")
       return {
         namespace: ns,

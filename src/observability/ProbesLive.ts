@@ -40,6 +40,16 @@ export const ProbesLive = Layer.effect(
       })
     )
     const otlp = otlpTracesUrl(config.otel)
+    // A hosted LLM is billed and rate-limited: ask it at most once a minute, whatever the probe rate.
+    const llmProbe = yield* Effect.cachedWithTTL(
+      reasoner.ping.pipe(
+        Effect.match({
+          onFailure: (e) => down(`${reasoner.provider} ${reasoner.model}: ${e.message}`),
+          onSuccess: () => ok(`${reasoner.provider} ${reasoner.model} reachable`)
+        })
+      ),
+      "60 seconds"
+    )
     return {
       checks: [
         { check: "graph", run: Effect.succeed(ok(`${graph.nodes.length} nodes compiled`)) },
@@ -72,12 +82,7 @@ export const ProbesLive = Layer.effect(
           dependency: "llm",
           run: reasoner.offline
             ? Effect.succeed(ok("offline reasoner (no LLM configured; LLM_PROVIDER=offline)"))
-            : reasoner.ping.pipe(
-                Effect.match({
-                  onFailure: (e) => down(`${reasoner.provider} ${reasoner.model}: ${e.message}`),
-                  onSuccess: () => ok(`${reasoner.provider} ${reasoner.model} reachable`)
-                })
-              )
+            : llmProbe
         },
         ...(config.sessions.store === "redis" ? [{ dependency: "redis" as const, run: storePing }] : []),
         ...Option.match(otlp, {

@@ -145,7 +145,10 @@ describe("Telemetry", () => {
       yield* t.recordChatRequest
       const { text, ns, events, audit } = yield* read
       const families = [...metricFamilies(text).keys()]
-      expect(families.filter((f) => f.startsWith(`${ns}_agent_`))).toEqual([])
+      // Only the drop counter stays, for the audit sink (it guards the audit log).
+      expect(families.filter((f) => f.startsWith(`${ns}_agent_`))).toEqual([`${ns}_agent_trace_events_dropped_total`])
+      expect(text).toContain(`${ns}_agent_trace_events_dropped_total{sink="audit"} 0`)
+      expect(text).not.toContain('sink="jsonl"')
       expect(sampleValue(text, `${ns}_chat_requests_total`)).toBe(1)
       expect(events).toEqual([])
       expect(audit).toHaveLength(1)
