@@ -25,13 +25,13 @@ export const logAnalystNode = (state: TurnState) =>
         }
       }
       const lines = [
-        `${formatNumber(summary.total)} attack events${scope}: ${formatNumber(summary.blocked)} blocked, ${formatNumber(summary.passed)} passed.`
+        `${formatNumber(summary.total)} attack events${scope}, with ${formatNumber(summary.blocked)} attack requests blocked and ${formatNumber(summary.passed)} passed.`
       ]
       if (summary.topSourceIps.length > 0) {
         lines.push("Top source IPs:")
         summary.topSourceIps.slice(0, 5).forEach((s, i) => {
           lines.push(
-            `  ${i + 1}. ${s.ip} (${s.country || "unknown"}): ${formatNumber(s.count)} events, ${formatNumber(s.blocked)} blocked / ${formatNumber(s.passed)} passed`
+            `  ${i + 1}. ${s.ip} (${s.country || "unknown"}): ${formatNumber(s.count)} events, ${formatNumber(s.blocked)} requests blocked / ${formatNumber(s.passed)} passed`
           )
         })
       }
