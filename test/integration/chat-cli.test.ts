@@ -11,7 +11,12 @@ const chat = (lines: ReadonlyArray<string>, env: Record<string, string> = {}) =>
     const dir = mkdtempSync(join(tmpdir(), "chat-cli-"))
     const child = spawn(process.execPath, [repoPath("bin", "security-agent.js"), "chat"], {
       cwd: repoPath(),
-      env: { ...process.env, AGENT_TRACE_JSONL_PATH: join(dir, "t.jsonl"), GUARDRAIL_AUDIT_PATH: join(dir, "a.jsonl"), ...env }
+      env: {
+        ...process.env,
+        AGENT_TRACE_JSONL_PATH: join(dir, "t.jsonl"),
+        GUARDRAIL_AUDIT_PATH: join(dir, "a.jsonl"),
+        ...env
+      }
     })
     let stdout = ""
     let stderr = ""
@@ -23,7 +28,9 @@ const chat = (lines: ReadonlyArray<string>, env: Record<string, string> = {}) =>
     child.stdout.on("data", (chunk) => {
       stdout += chunk
       // The banner, a reply's "(session … trace …)" footer or a command's output: send the next line.
-      const answered = (stdout.match(/\(session \S+ · turn \d+ · trace [0-9a-f]{32}\)|security-agent chat —|└─|No turn yet/g) ?? []).length
+      const answered = (
+        stdout.match(/\(session \S+ · turn \d+ · trace [0-9a-f]{32}\)|security-agent chat —|└─|No turn yet/g) ?? []
+      ).length
       while (sent < answered && sent < lines.length) sendNext()
       if (answered > lines.length - 1 && sent === lines.length) child.stdin.end()
     })

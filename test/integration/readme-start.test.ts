@@ -4,7 +4,7 @@ import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { startProcess, type Started } from "../support/processes.js"
+import { type Started, startProcess } from "../support/processes.js"
 import { repoPath } from "../support/tools.js"
 
 const portIsFree = (port: number) =>
@@ -30,7 +30,11 @@ describe("the README's two commands, on a fresh clone", () => {
     expect(await portIsFree(8081), "port 8081 must be free for the README's exact command").toBe(true)
     execFileSync("git", ["clone", "--quiet", "--no-hardlinks", repoPath(), dir])
     execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: "ignore" })
-    server = await startProcess("npm", ["start"], { cwd: dir, ready: /Listening on http:\/\/127\.0\.0\.1:8081/, timeoutMs: 120_000 })
+    server = await startProcess("npm", ["start"], {
+      cwd: dir,
+      ready: /Listening on http:\/\/127\.0\.0\.1:8081/,
+      timeoutMs: 120_000
+    })
     expect(server.output()).toMatch(/embedded SafeLine simulator/)
     const reply = execFileSync("curl", ["-s", "localhost:8081/v1/chat", "-d", '{"message":"what is my traffic?"}'], {
       encoding: "utf8"
