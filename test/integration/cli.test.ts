@@ -15,7 +15,8 @@ describe("the security-agent command", () => {
     expect(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true)
     const pkg = JSON.parse(readFileSync(repoPath("package.json"), "utf8"))
     expect(pkg.bin["security-agent"]).toBe("bin/security-agent.js")
-    expect(pkg.scripts.start).toBe("node dist/main.js serve")
+    // `exec`: Debian's sh would otherwise stand between npm and node and swallow SIGTERM.
+    expect(pkg.scripts.start).toBe("exec node dist/main.js serve")
   })
 
   it("serve starts the API and answers /healthz and /metrics", async () => {
