@@ -58,7 +58,12 @@ export const citedSentences = (draft: string): Array<CitedSentence> => {
     const last = sentences[sentences.length - 1]
     if (ONLY_MARKERS.test(piece) && last !== undefined) last.citations.push(...numbersIn(piece))
     else {
-      const text = FENCE.test(piece) ? piece : piece.replace(MARKER, "").replace(/\s+([.,;:!?])/g, "$1").trim()
+      const text = FENCE.test(piece)
+        ? piece
+        : piece
+            .replace(MARKER, "")
+            .replace(/\s+([.,;:!?])/g, "$1")
+            .trim()
       sentences.push({ text, citations: numbersIn(piece) })
     }
   }

@@ -11,7 +11,7 @@ export const reciprocalRankFusion = (
 ): Array<{ readonly id: string; readonly score: number }> => {
   const scores = new Map<string, number>()
   for (const ranking of rankings) {
-    ranking.forEach((id, index) => scores.set(id, (scores.get(id) ?? 0) + 1 / (k + index + 1)))
+    for (const [index, id] of ranking.entries()) scores.set(id, (scores.get(id) ?? 0) + 1 / (k + index + 1))
   }
   return [...scores.entries()].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score)
 }

@@ -21,7 +21,8 @@ const STOP_WORDS: ReadonlySet<string> = new Set(
 
 /**
  * Security synonyms: every phrase of a group also yields the group's canonical token, in
- * documents and queries alike, so "SQL injection" and "sqli" meet in the index.
+ * documents and queries alike, so "SQL injection" and "sqli" meet in the index. Phrases are
+ * compared as stemmed word sequences (punctuation, "-" and "_" separate words).
  */
 export const SECURITY_SYNONYMS: ReadonlyArray<{ readonly canonical: string; readonly phrases: ReadonlyArray<string> }> =
   [
@@ -37,7 +38,7 @@ export const SECURITY_SYNONYMS: ReadonlyArray<{ readonly canonical: string; read
     { canonical: "cmdi", phrases: ["command injection", "os command", "m_cmd_injection", "shell injection"] },
     { canonical: "lfi", phrases: ["lfi", "local file inclusion", "file inclusion", "file include", "m_file_include"] },
     { canonical: "rfi", phrases: ["rfi", "remote file inclusion"] },
-    { canonical: "pathtraversal", phrases: ["path traversal", "directory traversal", "../"] },
+    { canonical: "pathtraversal", phrases: ["path traversal", "directory traversal"] },
     { canonical: "xxe", phrases: ["xxe", "xml external entity", "xml external entities"] },
     { canonical: "idor", phrases: ["idor", "insecure direct object reference"] },
     { canonical: "deserial", phrases: ["deserialization", "deserialisation", "unserialize", "serialized object"] },
@@ -98,24 +99,6 @@ export const SECURITY_SYNONYMS: ReadonlyArray<{ readonly canonical: string; read
     { canonical: "falsepositive", phrases: ["false positive", "false positives", "false-positive"] }
   ]
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
-
-/** One regex per group; a phrase matches on word boundaries (or at non-word edges such as "../"). */
-const SYNONYM_MATCHERS = SECURITY_SYNONYMS.map((group) => ({
-  canonical: group.canonical,
-  pattern: new RegExp(
-    group.phrases
-      .map((p) => {
-        const body = escapeRegExp(p).replace(/\\?[ -]/g, "[\\s_-]+")
-        const start = /^\w/.test(p) ? "(?<![\\p{L}\\p{N}])" : ""
-        const end = /\w$/.test(p) ? "(?![\\p{L}\\p{N}])" : ""
-        return `${start}${body}${end}`
-      })
-      .join("|"),
-    "giu"
-  )
-}))
-
 const WORD = /[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu
 
 /** The words of a text, lowercased, in order (no stemming, stop words kept). */
@@ -126,25 +109,64 @@ export const isStopWord = (word: string): boolean => STOP_WORDS.has(word)
 /** The index form of one word, or undefined when it carries no meaning (stop word, lone letter). */
 export const normalizeWord = (word: string): string | undefined => {
   const w = word.replace(/'s$/, "")
-  if (STOP_WORDS.has(w)) return undefined
-  if (w.length < 2 && !/\d/.test(w)) return undefined
-  return /^\d+$/.test(w) ? w : stemmer(w)
+  return isIndexable(w) ? stemOf(w) : undefined
+}
+
+const isIndexable = (w: string) => !STOP_WORDS.has(w) && (w.length >= 2 || /\d/.test(w))
+
+function stemOf(word: string): string {
+  return /^\d+$/.test(word) ? word : stemmer(word)
 }
 
 /**
- * The canonical synonym token of every phrase occurrence in a text, except where the text
- * spells the canonical word itself (the word is already a term; counting it twice would
- * inflate its weight).
+ * Phrases are matched on stemmed word sequences, so "SQL injections", "sql-injection" and
+ * "sql_injection" all match "sql injection"; they are indexed by their first stem.
+ */
+const PHRASES_BY_FIRST_STEM = (() => {
+  const byFirst = new Map<string, Array<{ readonly group: number; readonly stems: ReadonlyArray<string> }>>()
+  SECURITY_SYNONYMS.forEach((g, group) => {
+    for (const phrase of g.phrases) {
+      const stems = words(phrase).map(stemOf)
+      if (stems.length === 0) continue
+      byFirst.set(stems[0]!, [...(byFirst.get(stems[0]!) ?? []), { group, stems }])
+    }
+  })
+  return byFirst
+})()
+
+/** Each group's canonical token in index form. */
+const CANONICAL_TERMS = SECURITY_SYNONYMS.map((g) => stemOf(g.canonical))
+
+/**
+ * The canonical token of every synonym phrase occurrence in a text, in index form, except where
+ * the text spells the canonical word itself (the word is already a term; counting it twice
+ * would inflate its weight).
  */
 export const synonymTokens = (text: string): Array<string> => {
-  const lower = text.toLowerCase()
+  const cleaned = cleanWords(text)
+  return synonymsOfStems(cleaned, cleaned.map(stemOf))
+}
+
+const cleanWords = (text: string) => words(text).map((w) => w.replace(/'s$/, ""))
+
+/** A stop word never starts a phrase: "do" must not read as "DoS", whose stem it shares. */
+const synonymsOfStems = (
+  cleaned: ReadonlyArray<string>,
+  stems: ReadonlyArray<string>,
+  includeSpelled = false
+): Array<string> => {
   const found: Array<string> = []
-  for (const { canonical, pattern } of SYNONYM_MATCHERS) {
-    for (const match of lower.matchAll(pattern)) {
-      const spelled = words(match[0])
-      if (!(spelled.length === 1 && spelled[0] === canonical)) found.push(canonical)
+  const nextFree = new Map<number, number>()
+  stems.forEach((stem, i) => {
+    if (STOP_WORDS.has(cleaned[i]!)) return
+    for (const phrase of PHRASES_BY_FIRST_STEM.get(stem) ?? []) {
+      if ((nextFree.get(phrase.group) ?? 0) > i) continue
+      if (!phrase.stems.every((s, k) => stems[i + k] === s)) continue
+      nextFree.set(phrase.group, i + phrase.stems.length)
+      const canonical = CANONICAL_TERMS[phrase.group]!
+      if (includeSpelled || !(phrase.stems.length === 1 && phrase.stems[0] === canonical)) found.push(canonical)
     }
-  }
+  })
   return found
 }
 
@@ -153,12 +175,13 @@ export const synonymTokens = (text: string): Array<string> => {
  * canonical synonym tokens it contains.
  */
 export const analyze = (text: string): Array<string> => {
+  const cleaned = cleanWords(text)
+  const stems = cleaned.map(stemOf)
   const terms: Array<string> = []
-  for (const word of words(text)) {
-    const term = normalizeWord(word)
-    if (term !== undefined) terms.push(term)
-  }
-  for (const token of synonymTokens(text)) terms.push(token)
+  cleaned.forEach((w, i) => {
+    if (isIndexable(w)) terms.push(stems[i]!)
+  })
+  for (const token of synonymsOfStems(cleaned, stems)) terms.push(token)
   return terms
 }
 
@@ -170,8 +193,8 @@ export const contentTerms = (text: string): Set<string> => new Set(analyze(text)
  * a retry also finds passages that spell the concept differently.
  */
 export const expandQuery = (query: string): string => {
-  const tokens = new Set([...synonymTokens(query), ...words(query)])
-  const extra = SECURITY_SYNONYMS.filter((g) => tokens.has(g.canonical)).flatMap((g) => g.phrases)
+  const terms = new Set(salientTerms(query))
+  const extra = SECURITY_SYNONYMS.filter((_, i) => terms.has(CANONICAL_TERMS[i]!)).flatMap((g) => g.phrases)
   return extra.length === 0 ? query : `${query} ${extra.join(" ")}`
 }
 
@@ -184,7 +207,8 @@ const IDENTIFIER = /[\p{L}\p{N}]*[_\d][\p{L}\p{N}_]*/gu
  * weighs them above the question's ordinary words.
  */
 export const salientTerms = (query: string): Set<string> => {
-  const salient = new Set<string>(synonymTokens(query))
+  const cleaned = cleanWords(query)
+  const salient = new Set<string>(synonymsOfStems(cleaned, cleaned.map(stemOf), true))
   for (const match of [...(query.match(ACRONYM) ?? []), ...(query.match(IDENTIFIER) ?? [])]) {
     for (const term of analyze(match)) salient.add(term)
   }

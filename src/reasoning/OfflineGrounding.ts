@@ -5,48 +5,49 @@ import { citedSentences, parseCitations, passageTerms, supports } from "../knowl
 import { analyze, contentTerms, salientTerms, words } from "../knowledge/TextAnalyzer.js"
 import type { Critique, CritiqueRequest, DraftRequest } from "./Reasoner.js"
 
-/**
- * Words that say a question is a question, not what it is about (stemmed forms); "safeline"
- * too, since every document is about it.
- */
-const GENERIC_TERMS: ReadonlySet<string> = new Set(
+/** Words that say a question is a question, not what it is about (stemmed forms). */
+const QUESTION_WORDS: ReadonlySet<string> = new Set(
   analyze(
     `help helps helping work works working worked problem problems issue issues thing things stuff something anything
     question questions please broken wrong happen happens happened tell know need want explain info information fix
     check make get go see look thanks thank hi hello hey ok okay can could would like use using anyone somebody
-    someone solve sort say mean means meaning stand stands correspond corresponds refer refers safeline`
+    someone solve sort say mean means meaning stand stands correspond corresponds refer refers`
   )
 )
+/** Words every document shares: they say nothing about whether a passage answers the question. */
+const CORPUS_WORDS: ReadonlySet<string> = new Set(analyze("SafeLine"))
 
-/** The terms a question is about: its content terms minus the generic ones. */
-export const keyTerms = (question: string): Set<string> => {
-  const terms = contentTerms(question)
-  for (const t of GENERIC_TERMS) terms.delete(t)
+const without = (terms: Set<string>, ...excluded: ReadonlyArray<ReadonlySet<string>>) => {
+  for (const set of excluded) for (const t of set) terms.delete(t)
   return terms
 }
+
+/** The terms a question is about, for judging evidence: content terms minus question and corpus words. */
+export const keyTerms = (question: string): Set<string> => without(contentTerms(question), QUESTION_WORDS, CORPUS_WORDS)
 
 /**
  * Terms naming something specific: acronyms, identifiers, security synonyms, and capitalised
  * words inside the sentence (Slack, Kubernetes). If the passages never mention one, they are
  * about something else.
  */
-const entityTerms = (question: string): Set<string> => {
-  const entities = salientTerms(question)
+const namedTerms = (question: string): Set<string> => {
+  const named = salientTerms(question)
   for (const sentence of question.split(/(?<=[.!?])\s+/)) {
     const tokens = sentence.match(/[\p{L}\p{N}_'-]+/gu) ?? []
-    tokens.slice(1).forEach((token) => {
-      if (/^\p{Lu}[\p{Ll}]/u.test(token)) for (const t of analyze(token)) entities.add(t)
-    })
+    for (const token of tokens.slice(1)) {
+      if (/^\p{Lu}/u.test(token)) for (const t of analyze(token)) named.add(t)
+    }
   }
-  for (const t of GENERIC_TERMS) entities.delete(t)
-  return entities
+  return without(named, QUESTION_WORDS)
 }
 
-/** Too vague to search for: no key term at all, or one ordinary word in a tiny question. */
+const entityTerms = (question: string): Set<string> => without(namedTerms(question), CORPUS_WORDS)
+
+/** Too vague to search for: no key term at all, or one ordinary (unnamed) word in a tiny question. */
 export const isVagueQuestion = (question: string): boolean => {
-  const key = keyTerms(question)
+  const key = without(contentTerms(question), QUESTION_WORDS)
   if (key.size === 0) return true
-  return key.size === 1 && words(question).length <= 3 && salientTerms(question).size === 0
+  return key.size === 1 && words(question).length <= 3 && namedTerms(question).size === 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -94,14 +95,14 @@ const unitsOf = (text: string, passage: number): Array<Unit> => {
     else if (/^\|?\s*:?-{3,}/.test(trimmed)) {
       // A table's separator row: the row before it was the header, not content.
       if (afterTableRow) units.pop()
-    } else if (/^([-*+]|\d+[.)])\s+/.test(trimmed) || trimmed.startsWith("|")) {
+    } else if (trimmed.startsWith("|")) {
       flushParagraph()
-      paragraph.push(trimmed.startsWith("|") ? tableRow(trimmed) : trimmed.replace(/^([-*+]|\d+[.)])\s+/, ""))
+      units.push(tableRow(trimmed))
+      lastWasTableRow = true
+    } else if (/^([-*+]|\d+[.)])\s+/.test(trimmed)) {
+      // A list item is a paragraph of its own; its continuation lines join it below.
       flushParagraph()
-      lastWasTableRow = trimmed.startsWith("|")
-    } else if (paragraph.length === 0 && units.length > 0 && /^\s{2,}/.test(line)) {
-      // An indented continuation line of a list item joins the item.
-      units[units.length - 1] += ` ${trimmed}`
+      paragraph.push(trimmed.replace(/^([-*+]|\d+[.)])\s+/, ""))
     } else paragraph.push(trimmed)
   }
   flushParagraph()
@@ -132,7 +133,8 @@ const MAX_UNITS = 3
 /** Best sentences of the passages by overlap with the question, each cited `[n]`. */
 export const offlineDraft = (request: DraftRequest): string => {
   if (request.passages.length === 0) return "The documentation I have does not cover this."
-  const key = keyTerms(request.question)
+  // Sentence choice may use the corpus words too ("What is SafeLine?" is about SafeLine).
+  const key = without(contentTerms(request.question), QUESTION_WORDS)
   const salient = salientTerms(request.question)
   const scored = request.passages.flatMap((passage, i) => {
     const headingTerms = contentTerms(passage.section)
@@ -184,9 +186,10 @@ export const offlineCritique = (request: CritiqueRequest): Critique => {
   // One cited passage must address the question by itself: scattered word matches across
   // passages ("license" here, "cost" there) are not an answer.
   const key = [...keyTerms(request.question)]
-  const coverage = (terms: ReadonlySet<string>) => key.filter((t) => terms.has(t)).length / Math.max(1, key.length)
+  const coverage = (terms: ReadonlySet<string>) =>
+    key.length === 0 ? 1 : key.filter((t) => terms.has(t)).length / key.length
   const best = Math.max(...cited.map((n) => coverage(termsOf[n - 1]!)))
-  return key.length > 0 && best >= MIN_COVERAGE
+  return best >= MIN_COVERAGE
     ? { decision: "FINAL", reason: "grounded" }
     : { decision: "RETRY", reason: "insufficient_evidence" }
 }
