@@ -21,7 +21,12 @@ export const evalCommand = Command.make(
               perRoute: routing.perRoute,
               confusion: routing.confusion
             },
-            grounding: { groundingRate: grounding.groundingRate, citationValidity: grounding.citationValidity }
+            grounding: {
+              groundingRate: grounding.groundingRate,
+              citationValidity: grounding.citationValidity,
+              escalationRate: grounding.escalationRate,
+              sectionHitRate: grounding.sectionHitRate
+            }
           })
         )
       } else {
