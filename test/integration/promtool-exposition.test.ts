@@ -1,10 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
-import { withTurnSpan } from "../../src/observability/Correlation.js"
-import { AGENTS, TOOLS } from "../../src/observability/Labels.js"
-import { Telemetry } from "../../src/observability/Telemetry.js"
 import { metricFamilies } from "../support/exposition.js"
+import { recordEverySignal } from "../support/fullExposition.js"
 import { testObservability } from "../support/layers.js"
 import { runTool } from "../support/tools.js"
 
@@ -13,59 +10,7 @@ const AWKWARD = ['quote"inside', "back\\slash", "new\nline", "unicode ✓ 日本
 describe("Prometheus exposition checked by promtool", () => {
   it.effect("every metric, with awkward label values, passes `promtool check metrics` with no duplicate series", () =>
     Effect.gen(function* () {
-      const t = yield* Telemetry
-      yield* Effect.gen(function* () {
-        for (const agent of AGENTS) yield* t.recordRoute(agent)
-        yield* t.recordHandoff("supervisor", "rag_agent")
-        for (const tool of TOOLS) {
-          yield* t.recordToolCall({ agent: "monitor", tool, status: "ok", durationSeconds: 0.2 })
-          yield* t.recordToolCall({
-            agent: "monitor",
-            tool,
-            status: "error",
-            durationSeconds: 12,
-            error: AWKWARD.join("|")
-          })
-        }
-        yield* t.recordGuardrail({ gate: "pre_tool_validation", decision: "deny", reason: "forbidden_target" })
-        yield* t.recordSelfRagDecision({
-          attempt: 2,
-          decision: "RETRY",
-          reason: "unsupported_citation",
-          citationsOk: false,
-          citations: [3]
-        })
-        yield* t.recordTurnCompleted(1.2, {})
-        for (const model of AWKWARD) {
-          yield* t.recordLlmCall({
-            operation: "chat",
-            provider: "openai",
-            model,
-            durationSeconds: 0.5,
-            inputTokens: 10,
-            outputTokens: 3
-          })
-          yield* t.recordLlmCall({
-            operation: "chat",
-            provider: "openai",
-            model,
-            durationSeconds: 0.5,
-            errorType: "timeout"
-          })
-        }
-        yield* t.recordChatRequest
-        yield* t.recordChatFailure
-        yield* t.recordChatRejected("invalid_json")
-        yield* t.recordChatLatency(0.3)
-        yield* t.recordHealthCheck
-        yield* t.recordReadinessCheck
-        yield* t.recordReadinessFailure("session_store")
-        yield* t.setDependencyUp("safeline", true)
-        yield* t.setDependencyUp("redis", false)
-      }).pipe(withTurnSpan("s", "1"))
-
-      const metrics = yield* AgentMetrics
-      const text = yield* metrics.exposition
+      const { text, namespace: ns } = yield* recordEverySignal(AWKWARD)
       const result = runTool("promtool", ["check", "metrics"], text)
       expect(result.output).toBe("")
       expect(result.status).toBe(0)
@@ -76,7 +21,6 @@ describe("Prometheus exposition checked by promtool", () => {
         .map((l) => l.slice(0, l.lastIndexOf(" ")))
       expect(new Set(series).size).toBe(series.length)
 
-      const ns = metrics.namespace
       const families = metricFamilies(text)
       for (const [name, type] of [
         [`${ns}_agent_route_total`, "counter"],
