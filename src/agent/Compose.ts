@@ -1,6 +1,6 @@
 // Specialists build a complete, factual draft from tool data; the Reasoner may rephrase it.
 // If the language model is down, the user still gets the draft, said to be the built-in one.
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { SpecialistName } from "../observability/Labels.js"
 import { Reasoner } from "../reasoning/Reasoner.js"
 
@@ -29,3 +29,21 @@ export const formatNumber = (n: number, digits = 1): string =>
 
 export const formatTime = (epochMs: number): string =>
   new Date(epochMs).toISOString().replace("T", " ").slice(0, 19) + "Z"
+
+/**
+ * Runs a specialist's tool calls side by side and lets every one finish, then fails with the
+ * first failure: a call is never cancelled because its sibling failed, so each one is recorded
+ * as what it really was (a healthy tool is not counted as failed).
+ */
+export const allToolCalls = <const Calls extends ReadonlyArray<Effect.Effect<any, any, any>>>(calls: Calls) =>
+  (
+    Effect.all(calls, { concurrency: "unbounded", mode: "validate" }) as Effect.Effect<
+      unknown,
+      ReadonlyArray<Option.Option<unknown>>,
+      unknown
+    >
+  ).pipe(Effect.mapError((errors) => errors.find(Option.isSome)!.value)) as Effect.Effect<
+    { -readonly [K in keyof Calls]: Effect.Effect.Success<Calls[K]> },
+    Effect.Effect.Error<Calls[number]>,
+    Effect.Effect.Context<Calls[number]>
+  >

@@ -43,6 +43,7 @@ export class RagSearchTool extends Context.Tag("security-agent/RagSearchTool")<R
           knowledge.search(query, searchOptions).pipe(
             Effect.tap((passages) => Effect.annotateCurrentSpan("security_agent.tool.result_count", passages.length)),
             Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
+            Effect.onInterrupt(() => Effect.annotateCurrentSpan("error.type", "interrupted")),
             Effect.onExit((exit) =>
               Effect.flatMap(Clock.currentTimeNanos, (end) => {
                 const durationSeconds = Number(end - start) / 1e9

@@ -112,6 +112,7 @@ const make = Effect.gen(function* () {
           Effect.mapError((error) => (error instanceof ToolError ? error : toToolError(tool)(error))),
           Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error.errorType)),
           Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
+          Effect.onInterrupt(() => Effect.annotateCurrentSpan("error.type", "interrupted")),
           Effect.onExit((exit) =>
             Effect.flatMap(Clock.currentTimeNanos, (end) => {
               const durationSeconds = Number(end - start) / 1e9

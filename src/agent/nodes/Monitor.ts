@@ -2,7 +2,7 @@
 // and the protection mode, in numbers.
 import { Effect } from "effect"
 import { SafeLineTools } from "../../tools/SafeLineTools.js"
-import { composeReply, formatNumber } from "../Compose.js"
+import { allToolCalls, composeReply, formatNumber } from "../Compose.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 
@@ -11,9 +11,7 @@ export const monitorNode = (state: TurnState) =>
     "monitor",
     Effect.gen(function* () {
       const tools = yield* SafeLineTools
-      const [stats, mode] = yield* Effect.all([tools.getTrafficStats("monitor"), tools.getProtectionMode("monitor")], {
-        concurrency: 2
-      })
+      const [stats, mode] = yield* allToolCalls([tools.getTrafficStats("monitor"), tools.getProtectionMode("monitor")])
       const series = stats.qpsSeries.map((p) => p.qps)
       const average = series.length === 0 ? 0 : series.reduce((a, b) => a + b, 0) / series.length
       const peak = series.length === 0 ? 0 : Math.max(...series)

@@ -2,7 +2,7 @@
 // built from SafeLine's events, traffic, protection mode and threat data.
 import { Effect } from "effect"
 import { SafeLineTools, type ThreatInfo } from "../../tools/SafeLineTools.js"
-import { composeReply, formatNumber, formatTime } from "../Compose.js"
+import { allToolCalls, composeReply, formatNumber, formatTime } from "../Compose.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 
@@ -18,14 +18,11 @@ export const reporterNode = (state: TurnState) =>
     "reporter",
     Effect.gen(function* () {
       const tools = yield* SafeLineTools
-      const [summary, stats, mode] = yield* Effect.all(
-        [
-          tools.getAttackEvents("reporter", { limit: 100 }),
-          tools.getTrafficStats("reporter"),
-          tools.getProtectionMode("reporter")
-        ],
-        { concurrency: 3 }
-      )
+      const [summary, stats, mode] = yield* allToolCalls([
+        tools.getAttackEvents("reporter", { limit: 100 }),
+        tools.getTrafficStats("reporter"),
+        tools.getProtectionMode("reporter")
+      ])
       const topType = summary.attackTypes.find((t) => t.attackType >= 0)
       const threats = topType === undefined ? [] : yield* tools.cveLookup("reporter", String(topType.attackType))
       const events = [...summary.events].sort((a, b) => a.startAt - b.startAt)

@@ -3,7 +3,7 @@
 import { Effect } from "effect"
 import { RagSearchTool } from "../../tools/RagSearchTool.js"
 import { type AttackSummary, SafeLineTools } from "../../tools/SafeLineTools.js"
-import { composeReply, formatNumber } from "../Compose.js"
+import { allToolCalls, composeReply, formatNumber } from "../Compose.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 
@@ -66,13 +66,10 @@ export const tunerNode = (state: TurnState) =>
       const tools = yield* SafeLineTools
       const rag = yield* RagSearchTool
       const pathHint = state.message.match(/(\/[\w\-./]*)/)?.[1]
-      const [summary, passages] = yield* Effect.all(
-        [
-          tools.getAttackEvents("tuner", { limit: 100 }),
-          rag.search("tuner", "false positive tuning allow rule narrow scope", { limit: 2 })
-        ],
-        { concurrency: 2 }
-      )
+      const [summary, passages] = yield* allToolCalls([
+        tools.getAttackEvents("tuner", { limit: 100 }),
+        rag.search("tuner", "false positive tuning allow rule narrow scope", { limit: 2 })
+      ])
       const candidates = candidatesFrom(summary.records, pathHint)
       const lines: Array<string> = []
       const best = candidates[0]
