@@ -9,6 +9,7 @@ import { getTurn, withTurnSpan } from "../observability/Correlation.js"
 import { AGENTS, type AgentName } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { redactSecrets } from "../observability/TraceEvent.js"
+import { Reasoner } from "../reasoning/Reasoner.js"
 import type { Session, SessionBusy, SessionMessage, SessionStoreUnavailable } from "../sessions/Session.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 import { Graph, type NodeDeps } from "./Graph.js"
@@ -51,6 +52,9 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
       const config = yield* AppConfig
       const nodeContext = yield* Effect.context<NodeDeps>()
       const captureContent = config.observability.traceCaptureContent
+      const reasoner = Context.get(nodeContext, Reasoner)
+      /** Who did the thinking: an offline turn says so in its trace and span. */
+      const reasonerFacts = { reasoner: reasoner.provider, model: reasoner.model }
 
       const runGraph = (session: Session, message: string) =>
         Effect.gen(function* () {
@@ -92,7 +96,11 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
           }
           const state = exit.value
           const route = (state.next ?? "direct") as AgentName
-          yield* Effect.annotateCurrentSpan({ "gen_ai.agent.route": route })
+          yield* Effect.annotateCurrentSpan({
+            "gen_ai.agent.route": route,
+            "gen_ai.provider.name": reasoner.provider,
+            "gen_ai.request.model": reasoner.model
+          })
           if (captureContent)
             yield* Effect.annotateCurrentSpan("gen_ai.output.messages", redactSecrets(state.reply) as string)
           yield* telemetry.recordTurnCompleted(seconds, {
@@ -100,6 +108,7 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             route,
             reply_chars: state.reply.length,
             sources: state.sources.length,
+            ...reasonerFacts,
             ...(captureContent ? { reply: state.reply } : {})
           })
           return { ok: true as const, traceId, state, route }

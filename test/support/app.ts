@@ -9,10 +9,12 @@ import { Turn } from "../../src/agent/Turn.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
 import { KnowledgeBase } from "../../src/knowledge/KnowledgeBase.js"
 import { ProbesLive } from "../../src/observability/ProbesLive.js"
+import type { Telemetry } from "../../src/observability/Telemetry.js"
 import { makeOfflineReasoner, OfflineReasonerLive } from "../../src/reasoning/OfflineReasoner.js"
 import { Reasoner } from "../../src/reasoning/Reasoner.js"
 import { loadRoutingExamples } from "../../src/reasoning/RouteClassifier.js"
 import { MemorySessionStore } from "../../src/sessions/MemorySessionStore.js"
+import { SessionStoreLive } from "../../src/sessions/SessionStoreLive.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
 import { RagSearchTool } from "../../src/tools/RagSearchTool.js"
 import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
@@ -31,8 +33,10 @@ const SimulatorClient = Layer.unwrapEffect(
 export interface TestAppOptions {
   /** A frozen simulator clock: traffic then changes only with `simulator.tick`. */
   readonly frozenClock?: boolean
+  /** `redis`: sessions in the Redis of SESSION_STORE / REDIS_URL in `env`, as in production. */
+  readonly sessionStore?: "memory" | "redis"
   /** Replaces the offline reasoner (a scripted one, say). */
-  readonly reasoner?: Layer.Layer<Reasoner>
+  readonly reasoner?: Layer.Layer<Reasoner, never, Telemetry>
 }
 
 /** The offline reasoner with its routing answers scripted, one per turn (the last one repeats). */
@@ -59,7 +63,13 @@ export const testApp = (env: Readonly<Record<string, string>> = {}, options: Tes
     options.reasoner ?? OfflineReasonerLive
   )
   return Layer.mergeAll(Turn.layer, ProbesLive).pipe(
-    Layer.provideMerge(Layer.mergeAll(Graph.layer, MemorySessionStore.layer, agentServices)),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        Graph.layer,
+        options.sessionStore === "redis" ? SessionStoreLive : MemorySessionStore.layer,
+        agentServices
+      )
+    ),
     Layer.provideMerge(simulator),
     Layer.provideMerge(testObservability(env))
   )
