@@ -2,6 +2,7 @@
 // the idempotent blocklist with its one deny policy, and what later traffic looks like.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
+import { attackTypeName } from "../../src/tools/AttackTypes.js"
 import { DETECTION_MODULES, type DetectLog } from "../../src/tools/SafeLineApi.js"
 import { SafeLineClient, type SafeLineClientService } from "../../src/tools/SafeLineClient.js"
 import { BLOCKLIST_COMMENT, SafeLineOps } from "../../src/tools/SafeLineOps.js"
@@ -191,7 +192,9 @@ describe("read-side summaries", () => {
       expect(starts).toEqual([...starts].sort((a, b) => b - a))
       expect(summary.topSourceIps[0]!.count).toBeGreaterThanOrEqual(summary.topSourceIps.at(-1)!.count)
       expect(summary.attackTypes.reduce((n, t) => n + t.count, 0)).toBe(summary.records.length)
-      expect(summary.attackTypes.find((t) => t.attackType === 0)?.name).toBe("SQL injection")
+      // Which attack classes appear depends on the start time; every one must carry its name.
+      expect(summary.attackTypes.length).toBeGreaterThan(0)
+      for (const t of summary.attackTypes) expect(t.name).toBe(attackTypeName(t.attackType))
       expect(summary.events.some((e) => e.attackTypes.length > 0)).toBe(true)
 
       const ip = summary.topSourceIps[0]!.ip
