@@ -43,6 +43,11 @@ export const parseChatBody = (
   if (sessionId !== undefined && (typeof sessionId !== "string" || !SESSION_ID_PATTERN.test(sessionId))) {
     return Either.left(reject(400, "invalid_session_id", "session_id must be 1-128 characters of [A-Za-z0-9._:-]"))
   }
+  // Checked before the schema: decoding a deeply nested non-string `message` would overflow the
+  // stack while describing the value in the error (a 500 instead of a 400).
+  if (typeof (json as Record<string, unknown>).message !== "string") {
+    return Either.left(reject(400, "invalid_body", 'message must be a string: send {"message": "..."}'))
+  }
   const decoded = decodeChatRequest(json)
   if (Either.isLeft(decoded)) {
     return Either.left(
