@@ -7,8 +7,10 @@ import { MetricState } from "effect"
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
+const NEEDS_ESCAPE = /[\\\n"]/
+
 const escapeLabelValue = (value: string): string =>
-  value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+  NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value
 
 const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
 
@@ -20,22 +22,46 @@ const formatNumber = (value: number | bigint): string => {
   return String(value)
 }
 
+const VALID_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
 /** Label names must be valid Prometheus identifiers; anything else is mapped to `_`. */
 const sanitizeLabelName = (name: string): string => {
+  if (VALID_LABEL_NAME.test(name)) return name
   const cleaned = name.replace(/[^a-zA-Z0-9_]/g, "_")
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned
 }
 
-const renderLabels = (labels: ReadonlyArray<readonly [string, string]>): string =>
-  labels.length === 0 ? "" : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`
+/** `k="v",k2="v2"` (no braces), the labels already sorted by name. */
+const renderLabelPairs = (labels: ReadonlyArray<readonly [string, string]>): string => {
+  let text = ""
+  for (let i = 0; i < labels.length; i++) {
+    const [k, v] = labels[i]!
+    text += `${i === 0 ? "" : ","}${k}="${escapeLabelValue(v)}"`
+  }
+  return text
+}
+
+const byName = (x: readonly [string, string], y: readonly [string, string]) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)
+
+/** The tags as sanitised, name-sorted pairs (tags usually arrive sorted: sort only if not). */
+const sortedLabels = (tags: ReadonlyArray<{ readonly key: string; readonly value: string }>) => {
+  const labels: Array<readonly [string, string]> = new Array(tags.length)
+  let sorted = true
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]!
+    labels[i] = [sanitizeLabelName(tag.key), tag.value]
+    if (i > 0 && labels[i - 1]![0] > labels[i]![0]) sorted = false
+  }
+  return sorted ? labels : labels.sort(byName)
+}
 
 type Kind = "counter" | "gauge" | "histogram"
 
 interface Family {
   kind: Kind
   help: string
-  /** One entry per distinct label set; keys are the rendered label string. */
-  series: Map<string, { labels: ReadonlyArray<readonly [string, string]>; state: MetricState.MetricState.Untyped }>
+  /** One entry per distinct label set, keyed by its rendered `k="v",...` pairs. */
+  series: Map<string, MetricState.MetricState.Untyped>
 }
 
 const kindOf = (state: MetricState.MetricState.Untyped): Kind | undefined => {
@@ -90,37 +116,35 @@ export const renderPrometheus = (
     } else if (family.kind !== kind) {
       continue
     }
-    const labels = pair.metricKey.tags
-      .map((t) => [sanitizeLabelName(t.key), t.value] as const)
-      .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
-    const key = renderLabels(labels)
+    const key = renderLabelPairs(sortedLabels(pair.metricKey.tags))
     const existing = family.series.get(key)
-    family.series.set(key, {
-      labels,
-      state: existing === undefined ? pair.metricState : mergeStates(kind, existing.state, pair.metricState)
-    })
+    family.series.set(key, existing === undefined ? pair.metricState : mergeStates(kind, existing, pair.metricState))
   }
 
-  const out: Array<string> = []
+  // Built by appending to one string; label pairs are rendered once per series (bucket lines
+  // reuse them), which is what keeps 10k series at prom-client's speed or better.
+  let out = ""
   for (const name of [...families.keys()].sort()) {
     const family = families.get(name)!
-    out.push(`# HELP ${name} ${escapeHelp(family.help)}`, `# TYPE ${name} ${family.kind}`)
-    for (const [labelText, { labels, state }] of family.series) {
+    out += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.kind}\n`
+    for (const [labelPairs, state] of family.series) {
+      const labelText = labelPairs === "" ? "" : `{${labelPairs}}`
       if (MetricState.isCounterState(state)) {
-        out.push(`${name}${labelText} ${formatNumber(state.count)}`)
+        out += `${name}${labelText} ${formatNumber(state.count)}\n`
       } else if (MetricState.isGaugeState(state)) {
-        out.push(`${name}${labelText} ${formatNumber(state.value)}`)
+        out += `${name}${labelText} ${formatNumber(state.value)}\n`
       } else if (MetricState.isHistogramState(state)) {
-        const withLe = (le: string) => renderLabels([...labels, ["le", le]])
+        // `le` goes last, after the sorted labels, as before; only its value changes per bucket.
+        const lePrefix = `${name}_bucket{${labelPairs === "" ? "" : `${labelPairs},`}le="`
         for (const [bound, cumulative] of state.buckets) {
           if (bound === Number.POSITIVE_INFINITY) continue
-          out.push(`${name}_bucket${withLe(formatNumber(bound))} ${cumulative}`)
+          out += `${lePrefix}${formatNumber(bound)}"} ${cumulative}\n`
         }
-        out.push(`${name}_bucket${withLe("+Inf")} ${state.count}`)
-        out.push(`${name}_sum${labelText} ${formatNumber(state.sum)}`)
-        out.push(`${name}_count${labelText} ${state.count}`)
+        out += `${lePrefix}+Inf"} ${state.count}\n`
+        out += `${name}_sum${labelText} ${formatNumber(state.sum)}\n`
+        out += `${name}_count${labelText} ${state.count}\n`
       }
     }
   }
-  return out.length === 0 ? "" : `${out.join("\n")}\n`
+  return out
 }
