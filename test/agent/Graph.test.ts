@@ -59,7 +59,10 @@ describe("the agent graph (offline reasoner, simulator)", () => {
       expect(new Set(events.map((e) => e.trace_id))).toEqual(new Set([result.trace_id]))
       expect(new Set(events.map((e) => e.turn_id))).toEqual(new Set(["1"]))
       // The offline reasoner says so in the turn's record.
-      expect(events.find((e) => e.event === "turn.completed")?.metadata).toMatchObject({ reasoner: "offline", status: "ok" })
+      expect(events.find((e) => e.event === "turn.completed")?.metadata).toMatchObject({
+        reasoner: "offline",
+        status: "ok"
+      })
       const second = yield* run("show me recent attacks", "g-monitor")
       expect(second.turn_id).toBe("2")
       expect(second.route).toBe("log_analyst")
