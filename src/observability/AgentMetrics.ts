@@ -1,7 +1,7 @@
 // Every metric the service exports, defined once with its description and buckets, named
 // under AGENT_METRICS_NAMESPACE. Recorders in Telemetry (and the trace sink's own counters)
 // are the only writers; `exposition` renders what this instance owns.
-import { Context, Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { Context, Effect, Layer, Metric, MetricBoundaries, MetricLabel } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { renderPrometheus } from "./Prometheus.js"
 
@@ -54,13 +54,34 @@ const makeMetrics = (ns: string) => ({
 
 export type MetricSet = ReturnType<typeof makeMetrics>
 
+/**
+ * The tagged metric of each label set, built once: tagging on every update was the largest
+ * avoidable cost of instrumentation (bench/overhead.mjs). Keyed by the metric object, so each
+ * AgentMetrics instance has its own; bounded, since gen_ai model names come from configuration.
+ */
+const taggedCache = new WeakMap<Metric.Metric<any, any, any>, Map<string, Metric.Metric<any, any, any>>>()
+const MAX_CACHED_LABEL_SETS = 10_000
+
 /** Applies labels in name order, so one label set is always one metric key (one series). */
 export const withLabels = <M extends Metric.Metric<any, any, any>>(
   metric: M,
   labels: Readonly<Record<string, string>>
 ): M => {
-  let tagged: M = metric
-  for (const key of Object.keys(labels).sort()) tagged = Metric.tagged(tagged, key, labels[key]!) as M
+  let byLabels = taggedCache.get(metric)
+  if (byLabels === undefined) {
+    byLabels = new Map()
+    taggedCache.set(metric, byLabels)
+  }
+  const keys = Object.keys(labels).sort()
+  let cacheKey = ""
+  for (const key of keys) cacheKey += `${key}\u0000${labels[key]}\u0001`
+  const cached = byLabels.get(cacheKey)
+  if (cached !== undefined) return cached as M
+  const tagged = Metric.taggedWithLabels(
+    metric,
+    keys.map((key) => MetricLabel.make(key, labels[key]!))
+  ) as M
+  if (byLabels.size < MAX_CACHED_LABEL_SETS) byLabels.set(cacheKey, tagged)
   return tagged
 }
 
