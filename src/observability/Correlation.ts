@@ -18,11 +18,6 @@ export const currentTurn: FiberRef.FiberRef<Option.Option<TurnContext>> = global
 /** The turn the current fiber works for, if any. */
 export const getTurn: Effect.Effect<Option.Option<TurnContext>> = FiberRef.get(currentTurn)
 
-/** The span the current fiber is in, if any (`Effect.currentSpan` fails without one). */
-export const getCurrentSpanIds = Effect.map(Effect.option(Effect.currentSpan), (span) =>
-  Option.map(span, (s) => ({ traceId: s.traceId, spanId: s.spanId }))
-)
-
 export const TURN_SPAN_NAME = "invoke_agent security-agent"
 
 /**
