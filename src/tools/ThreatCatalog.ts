@@ -2,8 +2,9 @@
 // OWASP Top 10 2021 category, severity, remediation and example CVEs, looked up by CWE, CVE,
 // attack-type number or name, or free text.
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { Context, Effect, Layer, Schema } from "effect"
+import { packageRoot } from "../config/DataPaths.js"
 
 const Severity = Schema.Literal("critical", "high", "medium", "low", "info")
 
@@ -46,7 +47,7 @@ export interface ThreatInfo {
   readonly cveDetails: ReadonlyArray<{ readonly id: string; readonly title: string }>
 }
 
-export const THREAT_DATA_PATH = fileURLToPath(new URL("../../data/threat/attack-types.json", import.meta.url))
+export const THREAT_DATA_PATH = join(packageRoot, "data", "threat", "attack-types.json")
 
 const STOPWORDS = new Set([
   "the",
