@@ -38,6 +38,12 @@ export interface AppSettings {
   readonly guardrails: {
     readonly confirmationTtlSeconds: number
     readonly confirmationMaxAttempts: number
+    /** HMAC key of stored confirmation codes (ASSISTANT_CODE_KEY, or the file ASSISTANT_CODE_KEY_FILE). */
+    readonly codeKey: Option.Option<Redacted.Redacted>
+    readonly codeKeyFile: Option.Option<string>
+    /** Wrong codes one principal may send within the window, across change requests, before it is throttled. */
+    readonly codeFailureLimit: number
+    readonly codeFailureWindowSeconds: number
     readonly blacklistMinPrefixV4: number
     readonly blacklistMinPrefixV6: number
   }
@@ -45,7 +51,18 @@ export interface AppSettings {
     readonly host: string
     readonly port: number
     readonly tokens: Option.Option<Redacted.Redacted>
+    /** `name:role:sha256-of-token` lines, reloaded when the file changes. */
+    readonly tokensFile: Option.Option<string>
     readonly allowUnauthenticated: boolean
+    /** Extra Host names (beyond loopback) an unauthenticated request may carry. */
+    readonly allowedHosts: ReadonlyArray<string>
+    /** Extra Origins (beyond the server's own) an unauthenticated request may carry. */
+    readonly allowedOrigins: ReadonlyArray<string>
+    /** CIDRs whose X-Forwarded-For is believed; empty: never. */
+    readonly trustedProxies: ReadonlyArray<string>
+    /** Turns per minute per principal on /v1/chat; None: the default (120 with tokens, off without). */
+    readonly rateLimit: Option.Option<number>
+    readonly bodyTimeoutSeconds: number
     readonly maxBodyBytes: number
     readonly maxMessageChars: number
     readonly turnWaitSeconds: number
@@ -68,6 +85,8 @@ export interface AppSettings {
     readonly traceMaxFiles: number
     readonly auditEnabled: boolean
     readonly auditPath: string
+    /** WAF change records: written and fsynced before a change, never rotated away. */
+    readonly auditChangesPath: string
     readonly logLevel: string
   }
   readonly otel: {
@@ -91,6 +110,18 @@ const nonNegativeInt = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+/** An optional count where 0 means off; empty counts as unset (as in a copied .env.example). */
+const optionalCount = (name: string, meaning: string) =>
+  Config.option(
+    Config.nonEmptyString(name).pipe(
+      Config.mapOrFail((text) =>
+        /^\d{1,9}$/.test(text.trim())
+          ? Either.right(Number(text.trim()))
+          : Either.left(ConfigError.InvalidData([name], `Expected an integer >= 0 (${meaning}) but received ${text}`))
+      )
+    )
+  )
+
 const positiveNumber = (name: string, fallback: number) =>
   Config.number(name).pipe(
     Config.validate({ message: "Expected a number > 0", validation: (n) => n > 0 }),
@@ -104,6 +135,18 @@ const prefixLength = (name: string, fallback: number, max: number) =>
   )
 
 const optionalString = (name: string) => Config.option(Config.nonEmptyString(name))
+
+/** A comma-separated list; empty items are ignored, unset is the empty list. */
+const commaList = (name: string) =>
+  Config.string(name).pipe(
+    Config.map((text) =>
+      text
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "")
+    ),
+    Config.withDefault([] as ReadonlyArray<string>)
+  )
 const optionalSecret = (name: string) => Config.option(Config.redacted(Config.nonEmptyString(name)))
 
 const metricsNamespace = Config.string("AGENT_METRICS_NAMESPACE").pipe(
@@ -163,6 +206,10 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
   guardrails: Config.all({
     confirmationTtlSeconds: positiveInt("CONFIRMATION_TTL_SECONDS", 300),
     confirmationMaxAttempts: positiveInt("CONFIRMATION_MAX_ATTEMPTS", 3),
+    codeKey: optionalSecret("ASSISTANT_CODE_KEY"),
+    codeKeyFile: optionalString("ASSISTANT_CODE_KEY_FILE"),
+    codeFailureLimit: positiveInt("CONFIRMATION_MAX_FAILURES_PER_PRINCIPAL", 10),
+    codeFailureWindowSeconds: positiveInt("CONFIRMATION_FAILURE_WINDOW_SECONDS", 900),
     blacklistMinPrefixV4: prefixLength("BLACKLIST_MIN_PREFIX_V4", 16, 32),
     blacklistMinPrefixV6: prefixLength("BLACKLIST_MIN_PREFIX_V6", 48, 128)
   }),
@@ -170,7 +217,13 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     host: Config.string("ASSISTANT_API_HOST").pipe(Config.withDefault("127.0.0.1")),
     port: Config.port("ASSISTANT_API_PORT").pipe(Config.withDefault(8081)),
     tokens: optionalSecret("ASSISTANT_API_TOKEN"),
+    tokensFile: optionalString("ASSISTANT_API_TOKENS_FILE"),
     allowUnauthenticated: Config.boolean("ASSISTANT_API_ALLOW_UNAUTHENTICATED").pipe(Config.withDefault(false)),
+    allowedHosts: commaList("ASSISTANT_API_ALLOWED_HOSTS"),
+    allowedOrigins: commaList("ASSISTANT_API_ALLOWED_ORIGINS"),
+    trustedProxies: commaList("ASSISTANT_API_TRUSTED_PROXIES"),
+    rateLimit: optionalCount("ASSISTANT_API_RATE_LIMIT", "turns per minute per principal; 0 turns the limit off"),
+    bodyTimeoutSeconds: positiveNumber("ASSISTANT_API_BODY_TIMEOUT_SECONDS", 10),
     maxBodyBytes: positiveInt("ASSISTANT_API_MAX_BODY_BYTES", 65536),
     maxMessageChars: positiveInt("ASSISTANT_API_MAX_MESSAGE_CHARS", 8000),
     turnWaitSeconds: positiveNumber("ASSISTANT_API_TURN_WAIT_SECONDS", 30),
@@ -193,6 +246,9 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     traceMaxFiles: positiveInt("AGENT_TRACE_MAX_FILES", 5),
     auditEnabled: Config.boolean("GUARDRAIL_AUDIT_ENABLED").pipe(Config.withDefault(true)),
     auditPath: Config.string("GUARDRAIL_AUDIT_PATH").pipe(Config.withDefault("data/logs/guardrails.jsonl")),
+    auditChangesPath: Config.string("GUARDRAIL_AUDIT_CHANGES_PATH").pipe(
+      Config.withDefault("data/logs/waf-changes.jsonl")
+    ),
     logLevel: Config.literal(
       "trace",
       "debug",

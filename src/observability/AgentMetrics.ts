@@ -37,6 +37,25 @@ const makeMetrics = (ns: string) => ({
   healthChecksTotal: counter(`${ns}_health_checks_total`, "Liveness checks served"),
   readinessChecksTotal: counter(`${ns}_readiness_checks_total`, "Readiness checks served"),
   readinessFailuresTotal: counter(`${ns}_readiness_failures_total`, "Readiness checks that failed, by local check"),
+  accessDeniedTotal: counter(
+    `${ns}_api_access_denied_total`,
+    "Requests refused before any handler ran, by reason (token, role, Host, Origin, request target, rate limit)"
+  ),
+  unauthenticatedExposed: Metric.gauge(`${ns}_api_unauthenticated_exposed`, {
+    description: "1 when the API listens beyond loopback with ASSISTANT_API_ALLOW_UNAUTHENTICATED and no token"
+  }),
+  tokensFileReloadsTotal: counter(
+    `${ns}_api_tokens_file_reloads_total`,
+    "Loads of ASSISTANT_API_TOKENS_FILE by result (an error keeps the last good set)"
+  ),
+  confirmationCodeFailuresTotal: counter(
+    `${ns}_confirmation_code_failures_total`,
+    "Wrong confirmation codes sent for a pending WAF change (throttled per principal)"
+  ),
+  wafChangeAuditFailuresTotal: counter(
+    `${ns}_waf_change_audit_failures_total`,
+    "WAF change audit records that could not be written and flushed, by phase (intent: change refused; outcome: applied but unaudited)"
+  ),
   dependencyUp: Metric.gauge(`${ns}_dependency_up`, {
     description: "Whether a dependency answered its last probe (1) or not (0)"
   }),

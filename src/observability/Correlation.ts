@@ -2,12 +2,17 @@
 // while a turn runs carries the same session_id / turn_id / trace_id without threading them.
 import { Effect, FiberRef, Option } from "effect"
 import { globalValue } from "effect/GlobalValue"
+import type { Principal } from "../domain/Principal.js"
 
 export interface TurnContext {
   readonly sessionId: string
   readonly turnId: string
   /** The W3C trace id of the turn span, shared by JSONL events and exported spans. */
   readonly traceId: string
+  /** Who the turn acts for: audit records, WAF-change events and spans name them. */
+  readonly principal: Principal
+  /** The client's address (the socket peer, or X-Forwarded-For from a trusted proxy); absent in the CLI. */
+  readonly clientAddress?: string | undefined
 }
 
 export const currentTurn: FiberRef.FiberRef<Option.Option<TurnContext>> = globalValue(
@@ -25,11 +30,15 @@ export const TURN_SPAN_NAME = "invoke_agent security-agent"
  * trace id) into the FiberRef for everything inside.
  */
 export const withTurnSpan =
-  (sessionId: string, turnId: string) =>
+  (sessionId: string, turnId: string, principal: Principal, clientAddress?: string) =>
   <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.gen(function* () {
       const span = yield* Effect.orDie(Effect.currentSpan)
-      return yield* Effect.locally(body, currentTurn, Option.some({ sessionId, turnId, traceId: span.traceId }))
+      return yield* Effect.locally(
+        body,
+        currentTurn,
+        Option.some({ sessionId, turnId, traceId: span.traceId, principal, clientAddress })
+      )
     }).pipe(
       Effect.withSpan(TURN_SPAN_NAME, {
         kind: "server",
@@ -38,7 +47,9 @@ export const withTurnSpan =
           "gen_ai.agent.name": "security-agent",
           "gen_ai.conversation.id": sessionId,
           "session.id": sessionId,
-          "turn.id": turnId
+          "turn.id": turnId,
+          "user.id": principal.name,
+          "user.roles": [principal.role]
         }
       })
     )

@@ -67,7 +67,18 @@ export const GUARDRAIL_OUTCOMES = {
     ["deny", "user_cancelled"],
     ["deny", "too_many_attempts"],
     ["deny", "no_pending_action"],
-    ["deny", "action_pending"]
+    ["deny", "action_pending"],
+    ["deny", "code_throttled"]
+  ],
+  authorization: [
+    ["allow", "role_ok"],
+    ["deny", "insufficient_role"]
+  ],
+  change_audit: [
+    ["allow", "audited"],
+    ["deny", "audit_disabled"],
+    ["deny", "audit_unavailable"],
+    ["deny", "outcome_unaudited"]
   ],
   pre_tool_validation: [
     ["allow", "ip_valid"],
@@ -120,9 +131,30 @@ export const CHAT_REJECT_REASONS = [
   "body_too_large",
   "unauthorized",
   "session_busy",
-  "session_store_unavailable"
+  "session_store_unavailable",
+  "rate_limited",
+  "forbidden",
+  "body_timeout"
 ] as const
 export type ChatRejectReason = (typeof CHAT_REJECT_REASONS)[number]
+
+/** Why a request was refused before any handler ran (every route, not only /v1/chat). */
+export const ACCESS_DENIED_REASONS = [
+  "unauthorized",
+  "forbidden_role",
+  "forbidden_host",
+  "forbidden_origin",
+  "non_canonical_target",
+  "rate_limited"
+] as const
+export type AccessDeniedReason = (typeof ACCESS_DENIED_REASONS)[number]
+
+/** The two audit writes around a WAF change: before it is applied, and its outcome after. */
+export const CHANGE_AUDIT_PHASES = ["intent", "outcome"] as const
+export type ChangeAuditPhase = (typeof CHANGE_AUDIT_PHASES)[number]
+
+export const TOKENS_FILE_RELOAD_RESULTS = ["ok", "error"] as const
+export type TokensFileReloadResult = (typeof TOKENS_FILE_RELOAD_RESULTS)[number]
 
 export const READINESS_CHECKS = ["graph", "knowledge_base", "session_store"] as const
 export type ReadinessCheck = (typeof READINESS_CHECKS)[number]

@@ -3,11 +3,16 @@
 import { Context, Effect, Layer, Metric } from "effect"
 import { AgentMetrics, withLabels } from "./AgentMetrics.js"
 import { AuditLog } from "./AuditLog.js"
+import { getTurn } from "./Correlation.js"
 import {
+  ACCESS_DENIED_REASONS,
+  type AccessDeniedReason,
   AGENTS,
   type AgentName,
   bounded,
+  CHANGE_AUDIT_PHASES,
   CHAT_REJECT_REASONS,
+  type ChangeAuditPhase,
   type ChatRejectReason,
   DEPENDENCIES,
   type Dependency,
@@ -22,9 +27,11 @@ import {
   SELFRAG_OUTCOMES,
   type SelfRagDecision,
   type SelfRagReason,
+  TOKENS_FILE_RELOAD_RESULTS,
   TOOL_STATUSES,
   TOOLS,
   TOOLS_BY_AGENT,
+  type TokensFileReloadResult,
   type ToolName,
   type ToolStatus,
   TRACE_EVENTS,
@@ -109,6 +116,11 @@ const make = Effect.gen(function* () {
   yield* touch(m.readinessChecksTotal)
   for (const reason of CHAT_REJECT_REASONS) yield* touch(withLabels(m.chatRejectedTotal, { reason }))
   for (const check of READINESS_CHECKS) yield* touch(withLabels(m.readinessFailuresTotal, { check }))
+  for (const reason of ACCESS_DENIED_REASONS) yield* touch(withLabels(m.accessDeniedTotal, { reason }))
+  for (const result of TOKENS_FILE_RELOAD_RESULTS) yield* touch(withLabels(m.tokensFileReloadsTotal, { result }))
+  for (const phase of CHANGE_AUDIT_PHASES) yield* touch(withLabels(m.wafChangeAuditFailuresTotal, { phase }))
+  yield* touch(m.confirmationCodeFailuresTotal)
+  yield* touch(m.unauthenticatedExposed)
 
   const toolNames = TOOLS as ReadonlyArray<ToolName>
 
@@ -152,13 +164,24 @@ const make = Effect.gen(function* () {
         })
       ),
 
-    /** Guardrail decisions go to the audit log even when agent observability is off. */
+    /**
+     * Guardrail decisions go to the audit log even when agent observability is off; each names
+     * the principal (and role) the turn acts for.
+     */
     recordGuardrail: (record: GuardrailRecord) =>
       Effect.gen(function* () {
+        const turn = yield* getTurn
         const event = yield* stampEvent("guardrail.decision", {
           gate: record.gate,
           decision: record.decision,
           reason: record.reason,
+          ...(turn._tag === "Some"
+            ? {
+                principal: turn.value.principal.name,
+                role: turn.value.principal.role,
+                ...(turn.value.clientAddress === undefined ? {} : { client_address: turn.value.clientAddress })
+              }
+            : {}),
           ...record.metadata
         })
         yield* audit.record(event)
@@ -231,6 +254,14 @@ const make = Effect.gen(function* () {
     recordChatRejected: (reason: ChatRejectReason) =>
       Metric.increment(withLabels(m.chatRejectedTotal, { reason: bounded(CHAT_REJECT_REASONS, reason) })),
     recordChatLatency: (seconds: number) => Metric.update(m.chatLatency, seconds),
+    recordAccessDenied: (reason: AccessDeniedReason) =>
+      Metric.increment(withLabels(m.accessDeniedTotal, { reason: bounded(ACCESS_DENIED_REASONS, reason) })),
+    setUnauthenticatedExposed: (exposed: boolean) => Metric.set(m.unauthenticatedExposed, exposed ? 1 : 0),
+    recordTokensFileReload: (result: TokensFileReloadResult) =>
+      Metric.increment(withLabels(m.tokensFileReloadsTotal, { result })),
+    recordConfirmationCodeFailure: Metric.increment(m.confirmationCodeFailuresTotal),
+    recordChangeAuditFailure: (phase: ChangeAuditPhase) =>
+      Metric.increment(withLabels(m.wafChangeAuditFailuresTotal, { phase })),
     recordHealthCheck: Metric.increment(m.healthChecksTotal),
     recordReadinessCheck: Metric.increment(m.readinessChecksTotal),
     recordReadinessFailure: (check: ReadinessCheck) =>

@@ -9,6 +9,7 @@ import { Effect, Layer, Ref } from "effect"
 import { runSelfRag } from "../../src/agent/SelfRag.js"
 import { offlineGroundingReasoner } from "../../src/cli/EvalGrounding.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { KnowledgeBase } from "../../src/knowledge/KnowledgeBase.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryAuditRecords } from "../../src/observability/AuditLog.js"
@@ -115,7 +116,7 @@ const scripted = (
 const BUNDLED_DOCS = join(import.meta.dirname, "..", "..", "data", "docs")
 
 const turn = (question: string, sessionId = "rag-session") =>
-  runSelfRag(question, "rag_agent").pipe(withTurnSpan(sessionId, "1"))
+  runSelfRag(question, "rag_agent").pipe(withTurnSpan(sessionId, "1", LOCAL_CLI_PRINCIPAL))
 
 const signals = Effect.gen(function* () {
   const m = yield* AgentMetrics

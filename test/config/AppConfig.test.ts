@@ -26,6 +26,7 @@ describe("AppConfig", () => {
         traceMaxFiles: 5,
         auditEnabled: true,
         auditPath: "data/logs/guardrails.jsonl",
+        auditChangesPath: "data/logs/waf-changes.jsonl",
         logLevel: "info"
       })
       expect(config.api.host).toBe("127.0.0.1")
@@ -36,9 +37,16 @@ describe("AppConfig", () => {
       expect(config.guardrails).toEqual({
         confirmationTtlSeconds: 300,
         confirmationMaxAttempts: 3,
+        codeKey: Option.none(),
+        codeKeyFile: Option.none(),
+        codeFailureLimit: 10,
+        codeFailureWindowSeconds: 900,
         blacklistMinPrefixV4: 16,
         blacklistMinPrefixV6: 48
       })
+      expect(Option.isNone(config.api.rateLimit)).toBe(true)
+      expect(config.api.bodyTimeoutSeconds).toBe(10)
+      expect(config.api.allowedHosts).toEqual([])
       expect(config.otel.protocol).toBe("http/protobuf")
       expect(config.otel.serviceName).toBe("security-agent")
       expect(config.sessions.store).toBe("memory")
@@ -52,6 +60,8 @@ describe("AppConfig", () => {
         AGENT_METRICS_NAMESPACE: "waf_team",
         ASSISTANT_API_PORT: "9000",
         ASSISTANT_API_TOKEN: "s3cret,older",
+        ASSISTANT_API_RATE_LIMIT: "30",
+        ASSISTANT_API_ALLOWED_HOSTS: "agent.internal, ,console.example",
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
         LLM_PROVIDER: "openai",
         SAFELINE_URL: "https://waf.example:9443",
@@ -60,6 +70,8 @@ describe("AppConfig", () => {
       expect(config.observability.enabled).toBe(false)
       expect(config.observability.metricsNamespace).toBe("waf_team")
       expect(config.api.port).toBe(9000)
+      expect(config.api.rateLimit).toEqual(Option.some(30))
+      expect(config.api.allowedHosts).toEqual(["agent.internal", "console.example"])
       expect(config.otel.protocol).toBe("http/json")
       expect(config.llm.provider).toBe("openai")
       const token = Option.getOrThrow(config.api.tokens)
@@ -80,6 +92,16 @@ describe("AppConfig", () => {
       const grpc = yield* loadError({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
       expect(grpc).toContain("OTEL_EXPORTER_OTLP_PROTOCOL")
       expect(grpc).toContain("grpc is not supported")
+    })
+  )
+})
+
+describe("ASSISTANT_API_RATE_LIMIT", () => {
+  it.effect("0 is off, a non-number names the variable", () =>
+    Effect.gen(function* () {
+      expect((yield* load({ ASSISTANT_API_RATE_LIMIT: "0" })).api.rateLimit).toEqual(Option.some(0))
+      expect(yield* loadError({ ASSISTANT_API_RATE_LIMIT: "-3" })).toMatch(/ASSISTANT_API_RATE_LIMIT/)
+      expect(yield* loadError({ ASSISTANT_API_RATE_LIMIT: "lots" })).toMatch(/ASSISTANT_API_RATE_LIMIT/)
     })
   )
 })

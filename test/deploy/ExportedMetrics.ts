@@ -2,6 +2,7 @@
 // against: a fresh registry (unique namespace) with one LLM call recorded with and without an
 // error, so the gen_ai_* series and their error_type label exist too.
 import { Effect } from "effect"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
@@ -24,7 +25,7 @@ export const exportedMetrics = (): Promise<ExportedMetrics> =>
       yield* telemetry.recordLlmCall({ ...call, inputTokens: 120, outputTokens: 30 })
       yield* telemetry.recordLlmCall({ ...call, durationSeconds: 30, errorType: "timeout" })
       yield* telemetry.setDependencyUp("safeline", true)
-    }).pipe(withTurnSpan("deploy-assets", "1"))
+    }).pipe(withTurnSpan("deploy-assets", "1", LOCAL_CLI_PRINCIPAL))
     const metrics = yield* AgentMetrics
     const text = yield* metrics.exposition
     return { namespace: metrics.namespace, families: metricFamilies(text), text }

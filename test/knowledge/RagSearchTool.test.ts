@@ -2,6 +2,7 @@
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Ref } from "effect"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { KnowledgeBase } from "../../src/knowledge/KnowledgeBase.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
@@ -22,7 +23,7 @@ describe("RagSearchTool", () => {
       const tool = yield* RagSearchTool
       const passages = yield* tool
         .search("tuner", "false positive narrow allow rule", { limit: 2, sources: ["safeline-admin-guide.md"] })
-        .pipe(withTurnSpan("tool-session", "3"))
+        .pipe(withTurnSpan("tool-session", "3", LOCAL_CLI_PRINCIPAL))
       expect(passages).toHaveLength(2)
       expect(passages.every((p) => p.source === "safeline-admin-guide.md")).toBe(true)
       const m = yield* AgentMetrics

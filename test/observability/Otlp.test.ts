@@ -3,6 +3,7 @@ import { trace } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Option, Ref } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { withTurnChildSpan, withTurnSpan } from "../../src/observability/Correlation.js"
 import { otlpTracesUrl, parseResourceAttributes, runInOtelContext, tracingLayer } from "../../src/observability/Otlp.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
@@ -59,7 +60,7 @@ describe("OTLP export (in-memory exporter)", () => {
           // A span made by non-Effect code nests under ours through the registered context manager.
           yield* runInOtelContext(async () => trace.getTracer("langchain").startActiveSpan("external", (s) => s.end()))
         }).pipe(withTurnChildSpan("execute_tool tool_get_traffic_stats"))
-      }).pipe(withTurnSpan("sess-otlp", "7"))
+      }).pipe(withTurnSpan("sess-otlp", "7", LOCAL_CLI_PRINCIPAL))
       const events = yield* Ref.get(yield* MemoryTraceEvents)
       const spans = exporter.getFinishedSpans()
       const turn = spans.find((s) => s.name === "invoke_agent security-agent")!

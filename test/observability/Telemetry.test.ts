@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Ref } from "effect"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryAuditRecords } from "../../src/observability/AuditLog.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
@@ -36,7 +37,7 @@ const scenario = Effect.gen(function* () {
     citations: [1]
   })
   yield* t.recordTurnCompleted(0.4, { route: "monitor" })
-}).pipe(withTurnSpan("sess-1", "1"))
+}).pipe(withTurnSpan("sess-1", "1", LOCAL_CLI_PRINCIPAL))
 
 const read = Effect.gen(function* () {
   const text = yield* Effect.flatMap(AgentMetrics, (m) => m.exposition)

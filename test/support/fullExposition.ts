@@ -1,6 +1,7 @@
 // An exposition holding every metric the service can export (each signal recorded once), for
 // checks that compare docs, alert rules and dashboards against what the code really exports.
 import { Effect } from "effect"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
 import { AGENTS, TOOLS } from "../../src/observability/Labels.js"
@@ -60,7 +61,7 @@ export const recordEverySignal = (labelValues: ReadonlyArray<string> = ["model-a
       yield* t.recordReadinessFailure("session_store")
       yield* t.setDependencyUp("safeline", true)
       yield* t.setDependencyUp("redis", false)
-    }).pipe(withTurnSpan("s", "1"))
+    }).pipe(withTurnSpan("s", "1", LOCAL_CLI_PRINCIPAL))
     const metrics = yield* AgentMetrics
     return { text: yield* metrics.exposition, namespace: metrics.namespace }
   })

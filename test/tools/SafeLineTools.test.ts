@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Exit, Layer, Ref } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
 import { tracingLayer } from "../../src/observability/Otlp.js"
@@ -56,7 +57,7 @@ describe("SafeLineTools", () => {
         expect((yield* tools.getSystemInfo("monitor")).simulated).toBe(true)
         expect((yield* tools.getProtectionMode("config_manager")).mode).toBe("block")
         expect((yield* tools.cveLookup("threat_intel", "CWE-89"))[0]!.name).toBe("SQL injection")
-      }).pipe(withTurnSpan("sess-tools", "3"))
+      }).pipe(withTurnSpan("sess-tools", "3", LOCAL_CLI_PRINCIPAL))
 
       expect(yield* toolCalls("tool_get_traffic_stats", "monitor", "ok")).toBe(1)
       expect(yield* toolCalls("tool_get_attack_events", "log_analyst", "ok")).toBe(1)
