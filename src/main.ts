@@ -1,4 +1,4 @@
-// The command line: `security-agent serve | chat | trace | simulator | ingest | eval`.
+// The command line: `security-agent serve | chat | trace | simulator | ingest | eval | token`.
 import { existsSync } from "node:fs"
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -8,6 +8,7 @@ import { evalCommand } from "./cli/EvalCommand.js"
 import { ingestCommand } from "./cli/IngestCommand.js"
 import { serveCommand } from "./cli/ServeCommand.js"
 import { simulatorCommand } from "./cli/SimulatorCommand.js"
+import { tokenCommand } from "./cli/TokenCommand.js"
 import { traceCommand } from "./cli/TraceCommand.js"
 import { describeConfigError } from "./config/AppConfig.js"
 
@@ -16,7 +17,15 @@ if (existsSync(".env")) process.loadEnvFile(".env")
 
 const root = Command.make("security-agent").pipe(
   Command.withDescription("AI agents that operate the SafeLine WAF, observable turn by turn"),
-  Command.withSubcommands([serveCommand, chatCommand, evalCommand, simulatorCommand, traceCommand, ingestCommand])
+  Command.withSubcommands([
+    serveCommand,
+    chatCommand,
+    evalCommand,
+    simulatorCommand,
+    traceCommand,
+    ingestCommand,
+    tokenCommand
+  ])
 )
 
 const cli = Command.run(root, { name: "security-agent", version: "0.1.0" })

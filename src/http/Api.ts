@@ -33,9 +33,13 @@ export const ChatResponse = Schema.Struct({
   pending_action: Schema.optional(PendingActionView)
 })
 
+/** RFC 9457 problem details, with the short code (`error`) and, for a 500, `trace_id` as extensions. */
 export const ErrorBody = Schema.Struct({
-  error: Schema.String,
-  detail: Schema.optional(Schema.String),
+  type: Schema.String.annotations({ description: '"about:blank": the status says it all' }),
+  title: Schema.String.annotations({ description: "The HTTP status phrase" }),
+  status: Schema.Number,
+  detail: Schema.String.annotations({ description: "What happened and what to do next" }),
+  error: Schema.String.annotations({ description: "Short machine-readable code, e.g. rate_limited" }),
   trace_id: Schema.optional(Schema.String)
 })
 
@@ -65,8 +69,22 @@ class ChatGroup extends HttpApiGroup.make("chat")
       .addSuccess(ChatResponse)
       .addError(error(400, "Malformed JSON, wrong field types, bad session_id or a message over the limit"))
       .addError(error(401, "Missing or wrong bearer token"))
+      .addError(
+        error(
+          403,
+          "Without a token: a Host that is not loopback or allowed (DNS rebinding), or another site's Origin (cross-site request); with one: a role below the route's"
+        )
+      )
+      .addError(error(404, "No such endpoint (request targets are matched exactly: one spelling per route)"))
+      .addError(error(408, "The body did not arrive within ASSISTANT_API_BODY_TIMEOUT_SECONDS"))
       .addError(error(409, "Another turn of this session is still running"))
       .addError(error(413, "Body larger than ASSISTANT_API_MAX_BODY_BYTES"))
+      .addError(
+        error(
+          429,
+          "More than ASSISTANT_API_RATE_LIMIT turns this minute for this principal; the Retry-After header says when to retry"
+        )
+      )
       .addError(error(503, "The session store is unreachable"))
       .addError(error(500, "The turn failed; the trace id identifies it"))
       .annotate(
@@ -78,7 +96,11 @@ class ChatGroup extends HttpApiGroup.make("chat")
     HttpApiEndpoint.get("turnTrace", "/v1/sessions/:session_id/turns/:turn_id/trace")
       .setPath(Schema.Struct({ session_id: SessionId, turn_id: Schema.String }))
       .addSuccess(TurnTrace)
-      .addError(error(404, "No trace recorded for that turn on this replica"))
+      .addError(error(401, "Missing or wrong bearer token"))
+      .addError(error(403, "A request without a token from a Host or Origin that is not allowed"))
+      .addError(
+        error(404, "No trace of that turn in your sessions on this replica (unknown and foreign sessions alike)")
+      )
   ) {}
 
 class OpsGroup extends HttpApiGroup.make("operations")

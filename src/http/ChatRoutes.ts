@@ -1,13 +1,23 @@
-// POST /v1/chat: parse and validate the body (JSON whatever the Content-Type), run one turn,
-// and map every outcome to the contract's status codes; records the chat service metrics.
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+// POST /v1/chat: parse and validate the body (JSON whatever the Content-Type), run one turn for
+// the caller, and map every outcome to the contract's status codes; records the chat metrics.
+// Access (token, Host, Origin, role) was decided before this handler runs; the rate limit is here.
+import { HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { Turn } from "../agent/Turn.js"
 import { AppConfig } from "../config/AppConfig.js"
+import type { Principal } from "../domain/Principal.js"
 import type { ChatRejectReason } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { ChatRequest, SESSION_ID_PATTERN } from "./Api.js"
+import { problem } from "./Problem.js"
+import { RateLimiter } from "./RateLimiter.js"
 import { readBodyText } from "./RawBody.js"
+
+/** Who sends the request, as the access check established it. */
+export interface Caller {
+  readonly principal: Principal
+  readonly clientAddress: string | undefined
+}
 
 interface Rejection {
   readonly status: number
@@ -68,64 +78,105 @@ export const parseChatBody = (
 
 const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
 
-export const chatHandler = Effect.gen(function* () {
-  const telemetry = yield* Telemetry
-  const config = yield* AppConfig
-  const turn = yield* Turn
-  const started = yield* Clock.currentTimeMillis
-  yield* telemetry.recordChatRequest
+export const chatHandler = (caller: Caller) =>
+  Effect.gen(function* () {
+    const telemetry = yield* Telemetry
+    const config = yield* AppConfig
+    const turn = yield* Turn
+    const limiter = yield* RateLimiter
+    const started = yield* Clock.currentTimeMillis
+    yield* telemetry.recordChatRequest
 
-  const rejected = (r: Rejection) =>
-    Effect.as(telemetry.recordChatRejected(r.reason), json(r.status, { error: r.error, detail: r.detail }))
+    const rejected = (r: Rejection) =>
+      Effect.as(telemetry.recordChatRejected(r.reason), problem(r.status, r.error, r.detail))
 
-  const response = yield* readBodyText(config.api.maxBodyBytes).pipe(
-    Effect.flatMap((text) =>
-      Either.match(parseChatBody(text, config.api.maxMessageChars), {
-        onLeft: rejected,
-        onRight: (request) =>
-          turn.run({ message: request.message, sessionId: request.session_id }).pipe(
-            Effect.map((result) => json(200, result)),
-            Effect.catchTags({
-              SessionBusy: () =>
-                rejected(
-                  reject(
-                    409,
-                    "session_busy",
-                    "another turn of this session is still running; retry when it has answered",
-                    "session_busy"
-                  )
-                ),
-              SessionStoreUnavailable: (error) =>
-                Effect.as(
-                  telemetry.recordChatRejected("session_store_unavailable"),
-                  json(503, {
-                    error: "session_store_unavailable",
-                    detail: `sessions cannot be loaded or saved right now (${error.message}); retry shortly`
-                  })
-                ),
-              TurnFailed: (error) =>
-                Effect.logError("turn failed", error.cause).pipe(
-                  Effect.zipRight(telemetry.recordChatFailure),
-                  Effect.as(json(500, { error: "chat_failed", trace_id: error.traceId }))
-                )
-            })
+    const rate = yield* limiter.take(caller.principal.name)
+    if (!rate.allowed) {
+      yield* telemetry.recordChatRejected("rate_limited")
+      yield* telemetry.recordAccessDenied("rate_limited")
+      return problem(
+        429,
+        "rate_limited",
+        `more than ASSISTANT_API_RATE_LIMIT turns this minute for ${caller.principal.name}; retry in ${rate.retryAfterSeconds} s`,
+        {
+          headers: { "retry-after": String(rate.retryAfterSeconds) }
+        }
+      )
+    }
+
+    const response = yield* readBodyText(config.api.maxBodyBytes, config.api.bodyTimeoutSeconds).pipe(
+      Effect.flatMap((text) =>
+        Either.match(parseChatBody(text, config.api.maxMessageChars), {
+          onLeft: rejected,
+          onRight: (request) =>
+            turn
+              .run({
+                message: request.message,
+                sessionId: request.session_id,
+                principal: caller.principal,
+                clientAddress: caller.clientAddress
+              })
+              .pipe(
+                Effect.map((result) => json(200, result)),
+                Effect.catchTags({
+                  SessionBusy: () =>
+                    rejected(
+                      reject(
+                        409,
+                        "session_busy",
+                        "another turn of this session is still running; retry when it has answered",
+                        "session_busy"
+                      )
+                    ),
+                  SessionStoreUnavailable: (error) =>
+                    Effect.as(
+                      telemetry.recordChatRejected("session_store_unavailable"),
+                      problem(
+                        503,
+                        "session_store_unavailable",
+                        `sessions cannot be loaded or saved right now (${error.message}); retry shortly`
+                      )
+                    ),
+                  TurnFailed: (error) =>
+                    Effect.logError("turn failed", error.cause).pipe(
+                      Effect.zipRight(telemetry.recordChatFailure),
+                      Effect.as(
+                        problem(
+                          500,
+                          "chat_failed",
+                          "the turn failed; the trace id identifies it in the logs and traces",
+                          {
+                            traceId: error.traceId
+                          }
+                        )
+                      )
+                    )
+                })
+              )
+        })
+      ),
+      Effect.catchTags({
+        BodyTooLarge: (error) =>
+          rejected(reject(413, "body_too_large", `the body is larger than ${error.limit} bytes`, "body_too_large")),
+        BodyUnreadable: (error) => rejected(reject(400, "invalid_json", error.detail)),
+        BodyTimeout: (error) =>
+          Effect.as(
+            telemetry.recordChatRejected("body_timeout"),
+            problem(
+              408,
+              "body_timeout",
+              `the request body did not arrive within ${error.seconds} s (ASSISTANT_API_BODY_TIMEOUT_SECONDS)`,
+              { headers: { connection: "close" } }
+            )
           )
-      })
-    ),
-    Effect.catchTags({
-      BodyTooLarge: (error) =>
-        rejected(reject(413, "body_too_large", `the body is larger than ${error.limit} bytes`, "body_too_large")),
-      BodyUnreadable: (error) => rejected(reject(400, "invalid_json", error.detail))
-    }),
-    Effect.catchAllDefect((defect) =>
-      Effect.logError("chat handler defect", defect).pipe(
-        Effect.zipRight(telemetry.recordChatFailure),
-        Effect.as(json(500, { error: "chat_failed" }))
+      }),
+      Effect.catchAllDefect((defect) =>
+        Effect.logError("chat handler defect", defect).pipe(
+          Effect.zipRight(telemetry.recordChatFailure),
+          Effect.as(problem(500, "chat_failed", "the request failed unexpectedly"))
+        )
       )
     )
-  )
-  yield* telemetry.recordChatLatency(((yield* Clock.currentTimeMillis) - started) / 1000)
-  return response
-})
-
-export const chatRoutes = HttpRouter.empty.pipe(HttpRouter.post("/v1/chat", chatHandler))
+    yield* telemetry.recordChatLatency(((yield* Clock.currentTimeMillis) - started) / 1000)
+    return response
+  })

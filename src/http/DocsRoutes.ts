@@ -1,5 +1,5 @@
 // /openapi.json (generated from the HttpApi contract) and /docs (Swagger UI over it).
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { openApiDocument } from "./Api.js"
 
@@ -12,10 +12,6 @@ const DOCS_PAGE = `<!doctype html>
 <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" })</script>
 </body></html>`
 
-export const docsRoutes = HttpRouter.empty.pipe(
-  HttpRouter.get(
-    "/openapi.json",
-    Effect.sync(() => HttpServerResponse.unsafeJson(openApiDocument()))
-  ),
-  HttpRouter.get("/docs", Effect.succeed(HttpServerResponse.html(DOCS_PAGE)))
-)
+export const openApiHandler = Effect.sync(() => HttpServerResponse.unsafeJson(openApiDocument()))
+
+export const docsPageHandler = Effect.succeed(HttpServerResponse.html(DOCS_PAGE))

@@ -1,6 +1,6 @@
 // /healthz (the process answers), /readyz (local checks decide; dependencies are only reported)
 // and /metrics (service and agent metrics in one Prometheus exposition).
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { AgentMetrics } from "../observability/AgentMetrics.js"
 import { Probes } from "../observability/Probes.js"
@@ -9,7 +9,7 @@ import { Telemetry } from "../observability/Telemetry.js"
 
 const PROBE_TIMEOUT = "2 seconds"
 
-const readiness = Effect.gen(function* () {
+export const readinessHandler = Effect.gen(function* () {
   const telemetry = yield* Telemetry
   const probes = yield* Probes
   yield* telemetry.recordReadinessCheck
@@ -46,18 +46,10 @@ const readiness = Effect.gen(function* () {
   )
 })
 
-export const healthRoutes = HttpRouter.empty.pipe(
-  HttpRouter.get(
-    "/healthz",
-    Effect.flatMap(Telemetry, (t) => t.recordHealthCheck).pipe(
-      Effect.as(HttpServerResponse.unsafeJson({ status: "ok" }))
-    )
-  ),
-  HttpRouter.get("/readyz", readiness),
-  HttpRouter.get(
-    "/metrics",
-    Effect.flatMap(AgentMetrics, (m) => m.exposition).pipe(
-      Effect.map((body) => HttpServerResponse.text(body, { contentType: PROMETHEUS_CONTENT_TYPE }))
-    )
-  )
+export const healthHandler = Effect.flatMap(Telemetry, (t) => t.recordHealthCheck).pipe(
+  Effect.as(HttpServerResponse.unsafeJson({ status: "ok" }))
+)
+
+export const metricsHandler = Effect.flatMap(AgentMetrics, (m) => m.exposition).pipe(
+  Effect.map((body) => HttpServerResponse.text(body, { contentType: PROMETHEUS_CONTENT_TYPE }))
 )

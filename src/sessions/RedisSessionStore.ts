@@ -1,22 +1,9 @@
 // Sessions in Redis, shared by every replica: TTL by key expiry, a cap kept with a sorted set of
 // ids by last update, and turns of one session serialised across replicas by a leased lock key.
 import { randomUUID } from "node:crypto"
-import {
-  Clock,
-  ConfigError,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Option,
-  Random,
-  Redacted,
-  Runtime,
-  Schema,
-  type Scope
-} from "effect"
-import { Redis } from "ioredis"
+import { Clock, type ConfigError, Duration, Effect, Either, Layer, Random, Runtime, Schema, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { openRedis, REDIS_TIMEOUT_MS } from "./RedisConnection.js"
 import {
   capHistory,
   emptySession,
@@ -32,8 +19,6 @@ export const LOCK_KEY_PREFIX = "sa:lock:"
 /** Sorted set of session ids scored by their last update (epoch ms): the cap's eviction order. */
 export const SESSION_INDEX_KEY = "sa:sessions"
 
-/** Connect and command timeouts: a request never waits longer than this on a dead Redis. */
-const REDIS_TIMEOUT_MS = 2000
 /** Our own bound over every call, in case the client's timers do not fire. */
 const CALL_TIMEOUT = Duration.millis(REDIS_TIMEOUT_MS + 500)
 const LOCK_POLL_FIRST_MS = 5
@@ -92,34 +77,12 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) 
 return 0
 `
 
-/** `host:port` of a Redis URL, for messages (never the password). */
-const describeTarget = (url: URL) => `${url.hostname}:${url.port === "" ? "6379" : url.port}`
-
-const parseRedisUrl = (redisUrl: Option.Option<Redacted.Redacted>) =>
-  Option.match(redisUrl, {
-    onNone: () =>
-      Effect.fail(
-        ConfigError.MissingData(["REDIS_URL"], "SESSION_STORE=redis needs REDIS_URL, e.g. redis://redis:6379/0")
-      ),
-    onSome: (secret) => {
-      const value = Redacted.value(secret)
-      const url = URL.canParse(value) ? new URL(value) : undefined
-      return url !== undefined && (url.protocol === "redis:" || url.protocol === "rediss:")
-        ? Effect.succeed({ value, url })
-        : Effect.fail(
-            ConfigError.InvalidData(["REDIS_URL"], "Expected redis://[user:password@]host[:port][/db] or rediss://…")
-          )
-    }
-  })
-
 export const makeRedisSessionStore: Effect.Effect<
   SessionStoreService,
   ConfigError.ConfigError,
   AppConfig | Scope.Scope
 > = Effect.gen(function* () {
   const { sessions: settings, api } = yield* AppConfig
-  const { value: redisUrl, url } = yield* parseRedisUrl(settings.redisUrl)
-  const target = describeTarget(url)
   const ttlMillis = settings.ttlSeconds * 1000
   const turnWaitMillis = api.turnWaitSeconds * 1000
   const leaseMillis = Math.ceil(turnWaitMillis + LOCK_LEASE_MARGIN_MS)
@@ -127,21 +90,7 @@ export const makeRedisSessionStore: Effect.Effect<
   const scope = yield* Effect.scope
   const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
 
-  const client = yield* Effect.acquireRelease(
-    Effect.sync(
-      () =>
-        new Redis(redisUrl, {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          connectTimeout: REDIS_TIMEOUT_MS,
-          commandTimeout: REDIS_TIMEOUT_MS,
-          maxRetriesPerRequest: 1,
-          // Keep reconnecting in the background, quickly enough to recover within a second or so.
-          retryStrategy: (attempt) => Math.min(attempt * 100, 1000)
-        })
-    ),
-    (redis) => Effect.sync(() => redis.disconnect())
-  )
+  const { client, target } = yield* openRedis(settings.redisUrl)
 
   // One warning per outage and one line when it ends, instead of an error per reconnect attempt.
   let reachable = true
