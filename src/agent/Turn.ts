@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto"
 import { Cause, Clock, Context, Data, Effect, Either, Exit, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import type { Principal } from "../domain/Principal.js"
 import type { SourceRef } from "../knowledge/Passage.js"
 import { getTurn, withTurnSpan } from "../observability/Correlation.js"
 import { AGENTS, type AgentName } from "../observability/Labels.js"
@@ -12,13 +13,25 @@ import { redactSecrets } from "../observability/TraceEvent.js"
 import { Reasoner } from "../reasoning/Reasoner.js"
 import type { Session, SessionBusy, SessionMessage, SessionStoreUnavailable } from "../sessions/Session.js"
 import { SessionStore } from "../sessions/SessionStore.js"
+import { parseConfigIntent } from "./ConfigIntent.js"
+import { maskCodes } from "./ConfirmationCodeMask.js"
 import { Graph, type NodeDeps } from "./Graph.js"
 
 export interface TurnRequest {
   readonly message: string
   /** Absent: a new session id is generated. */
   readonly sessionId?: string | undefined
+  /** Who asks: the session is theirs alone, and every record of the turn names them. */
+  readonly principal: Principal
+  /** Where the request came from, for the audit (HTTP only). */
+  readonly clientAddress?: string | undefined
 }
+
+/**
+ * Where a principal's session lives in the store: the same session_id sent by another principal
+ * is another session. Principal names cannot hold "/", so the key is unambiguous.
+ */
+export const sessionStoreKey = (principal: Principal, sessionId: string): string => `${principal.name}/${sessionId}`
 
 export interface TurnResult {
   readonly session_id: string
@@ -56,23 +69,32 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
       /** Who did the thinking: an offline turn says so in its trace and span. */
       const reasonerFacts = { reasoner: reasoner.provider, model: reasoner.model }
 
-      const runGraph = (session: Session, message: string) =>
+      const runGraph = (session: Session, sessionId: string, message: string) =>
         Effect.gen(function* () {
           const started = yield* Clock.currentTimeMillis
           const traceId = Option.match(yield* getTurn, { onNone: () => "", onSome: (t) => t.traceId })
+          // While a change waits for its code, any 6-digit run in the message may be that code:
+          // it never reaches a prompt (except a well-formed `confirm NNNNNN`, which no model
+          // reads) nor a captured trace.
+          const pendingAtStart = session.pendingAction !== null
+          const isConfirmation = parseConfigIntent(message).kind === "confirm"
+          const graphMessage = pendingAtStart && !isConfirmation ? maskCodes(message, true) : message
+          const capturedMessage = maskCodes(message, pendingAtStart)
           yield* telemetry.recordTurnStarted(
-            captureContent ? { message_chars: message.length, message } : { message_chars: message.length }
+            captureContent
+              ? { message_chars: message.length, message: capturedMessage }
+              : { message_chars: message.length }
           )
           if (captureContent)
-            yield* Effect.annotateCurrentSpan("gen_ai.input.messages", redactSecrets(message) as string)
+            yield* Effect.annotateCurrentSpan("gen_ai.input.messages", redactSecrets(capturedMessage) as string)
           const runtime = yield* Effect.runtime<NodeDeps>()
           const exit = yield* Effect.exit(
             Effect.tryPromise({
               try: (signal) =>
                 graph.invoke(
                   {
-                    sessionId: session.id,
-                    message,
+                    sessionId,
+                    message: graphMessage,
                     history: session.messages.map((m) => ({ role: m.role, content: m.content })),
                     next: null,
                     reply: "",
@@ -101,15 +123,16 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             "gen_ai.provider.name": reasoner.provider,
             "gen_ai.request.model": reasoner.model
           })
+          const capturedReply = maskCodes(state.reply, pendingAtStart || state.pendingAction !== null)
           if (captureContent)
-            yield* Effect.annotateCurrentSpan("gen_ai.output.messages", redactSecrets(state.reply) as string)
+            yield* Effect.annotateCurrentSpan("gen_ai.output.messages", redactSecrets(capturedReply) as string)
           yield* telemetry.recordTurnCompleted(seconds, {
             status: state.failed ? "degraded" : "ok",
             route,
             reply_chars: state.reply.length,
             sources: state.sources.length,
             ...reasonerFacts,
-            ...(captureContent ? { reply: state.reply } : {})
+            ...(captureContent ? { reply: capturedReply } : {})
           })
           return { ok: true as const, traceId, state, route }
         }).pipe(Effect.provide(nodeContext))
@@ -120,13 +143,23 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
       const run = (request: TurnRequest) => {
         const sessionId = request.sessionId ?? randomUUID()
         return Effect.flatMap(
-          store.withSession(sessionId, (session) =>
+          store.withSession(sessionStoreKey(request.principal, sessionId), (session) =>
             Effect.gen(function* () {
               const turnId = String(session.turnCount + 1)
-              const outcome = yield* withTurnSpan(sessionId, turnId)(runGraph(session, request.message))
+              const outcome = yield* withTurnSpan(
+                sessionId,
+                turnId,
+                request.principal,
+                request.clientAddress
+              )(runGraph(session, sessionId, request.message))
               const now = yield* Clock.currentTimeMillis
               const ts = new Date(now).toISOString()
-              const userMessage: SessionMessage = { role: "user", content: request.message, ts }
+              // The stored history (and so every later prompt) never holds a live code.
+              const userMessage: SessionMessage = {
+                role: "user",
+                content: maskCodes(request.message, session.pendingAction !== null),
+                ts
+              }
               if (!outcome.ok) {
                 // The turn id is spent (its events exist) even though the turn failed.
                 const saved: Session = {
@@ -144,7 +177,16 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
               const saved: Session = {
                 ...session,
                 turnCount: session.turnCount + 1,
-                messages: [...session.messages, userMessage, { role: "assistant", content: state.reply, route, ts }],
+                messages: [
+                  ...session.messages,
+                  userMessage,
+                  {
+                    role: "assistant",
+                    content: maskCodes(state.reply, state.pendingAction !== null || session.pendingAction !== null),
+                    route,
+                    ts
+                  }
+                ],
                 pendingAction: state.pendingAction,
                 updatedAt: now
               }

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { Turn, type TurnResult } from "../agent/Turn.js"
+import { LOCAL_CLI_PRINCIPAL } from "../domain/Principal.js"
 import { AppLive } from "../layers.js"
 import { TraceSink } from "../observability/TraceSink.js"
 import { renderTurnTree } from "./TraceView.js"
@@ -73,13 +74,15 @@ export const chatLoop = (sessionOption: Option.Option<string>) =>
         if (last === undefined) yield* Console.log("No turn yet.")
         else {
           yield* sink.flush
-          const events = yield* sink.eventsOfTurn(last.session_id, last.turn_id)
+          const events = yield* sink.eventsOfTurn(LOCAL_CLI_PRINCIPAL, last.session_id, last.turn_id)
           yield* Console.log(
             events.length === 0 ? "No trace events (is AGENT_OBSERVABILITY_ENABLED=false?)." : renderTurnTree(events)
           )
         }
       } else {
-        const outcome = yield* Effect.either(withSpinner(turn.run({ message: line, sessionId })))
+        const outcome = yield* Effect.either(
+          withSpinner(turn.run({ message: line, sessionId, principal: LOCAL_CLI_PRINCIPAL }))
+        )
         if (outcome._tag === "Right") {
           last = outcome.right
           sessionId = outcome.right.session_id

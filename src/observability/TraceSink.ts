@@ -1,8 +1,10 @@
 // Trace events of every step, as JSONL (live) or in memory (tests). Recent turns are also
 // indexed in memory so the API and the chat CLI can show a turn's events without reading files.
-import { Context, Effect, Layer, Metric, Ref } from "effect"
+import { Context, Effect, FiberRef, Layer, Metric, Ref } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import type { Principal } from "../domain/Principal.js"
 import { AgentMetrics, withLabels } from "./AgentMetrics.js"
+import { currentTurn } from "./Correlation.js"
 import { makeJsonlWriter } from "./JsonlWriter.js"
 import { bounded, TRACE_EVENTS, type TraceEventName } from "./Labels.js"
 import { stampEvent, type TraceEvent } from "./TraceEvent.js"
@@ -14,21 +16,36 @@ export interface TraceSinkService {
   readonly emit: (event: TraceEventName, metadata: Readonly<Record<string, unknown>>) => Effect.Effect<void>
   /** Appends an event that was already stamped (so an audit record and its event are one object). */
   readonly append: (event: TraceEvent) => Effect.Effect<void>
-  /** The events of one turn, from the in-memory index of recent turns. */
-  readonly eventsOfTurn: (sessionId: string, turnId: string) => Effect.Effect<ReadonlyArray<TraceEvent>>
+  /**
+   * The events of one turn of one principal's session, from the in-memory index of recent turns:
+   * another principal's session of the same id is not theirs to read.
+   */
+  readonly eventsOfTurn: (
+    principal: Principal,
+    sessionId: string,
+    turnId: string
+  ) => Effect.Effect<ReadonlyArray<TraceEvent>>
   /** Waits until every event emitted so far has been written. */
   readonly flush: Effect.Effect<void>
 }
 
 const RECENT_TURNS = 2000
 
-/** An insertion-ordered index of the last N turns' events. */
+const turnKey = (principal: string, sessionId: string, turnId: string) =>
+  `${principal}\u0000${sessionId}\u0000${turnId}`
+
+/** The principal of the turn the current fiber works for ("" outside a turn). */
+const currentPrincipalName = Effect.map(FiberRef.get(currentTurn), (turn) =>
+  turn._tag === "Some" ? turn.value.principal.name : ""
+)
+
+/** An insertion-ordered index of the last N turns' events, by principal, session and turn. */
 const makeRecentTurns = () => {
   const turns = new Map<string, Array<TraceEvent>>()
   return {
-    add(event: TraceEvent) {
+    add(principal: string, event: TraceEvent) {
       if (event.session_id === "") return
-      const key = `${event.session_id}\u0000${event.turn_id}`
+      const key = turnKey(principal, event.session_id, event.turn_id)
       let list = turns.get(key)
       if (list === undefined) {
         list = []
@@ -37,8 +54,8 @@ const makeRecentTurns = () => {
       }
       list.push(event)
     },
-    get: (sessionId: string, turnId: string): ReadonlyArray<TraceEvent> =>
-      turns.get(`${sessionId}\u0000${turnId}`) ?? []
+    get: (principal: string, sessionId: string, turnId: string): ReadonlyArray<TraceEvent> =>
+      turns.get(turnKey(principal, sessionId, turnId)) ?? []
   }
 }
 
@@ -73,14 +90,17 @@ export class TraceSink extends Context.Tag("security-agent/TraceSink")<TraceSink
         onDrop: (count) => dropped.unsafeUpdate(count, [])
       })
       const append = (event: TraceEvent) =>
-        Effect.sync(() => {
-          recent.add(event)
-          writer.write(event)
-        }).pipe(Effect.zipRight(countEvent(metrics, event.event)))
+        Effect.flatMap(currentPrincipalName, (principal) =>
+          Effect.sync(() => {
+            recent.add(principal, event)
+            writer.write(event)
+          })
+        ).pipe(Effect.zipRight(countEvent(metrics, event.event)))
       return {
         emit: (event, metadata) => Effect.flatMap(stampEvent(event, metadata), append),
         append,
-        eventsOfTurn: (sessionId, turnId) => Effect.sync(() => recent.get(sessionId, turnId)),
+        eventsOfTurn: (principal, sessionId, turnId) =>
+          Effect.sync(() => recent.get(principal.name, sessionId, turnId)),
         flush: writer.flush
       }
     })
@@ -92,15 +112,19 @@ export class TraceSink extends Context.Tag("security-agent/TraceSink")<TraceSink
     Effect.gen(function* () {
       const { metrics, agentSignalsEnabled } = yield* AgentMetrics
       const store = yield* MemoryTraceEvents
+      const recent = makeRecentTurns()
       const append = (event: TraceEvent) =>
         agentSignalsEnabled
-          ? Ref.update(store, (all) => [...all, event]).pipe(Effect.zipRight(countEvent(metrics, event.event)))
+          ? Effect.flatMap(currentPrincipalName, (principal) => {
+              recent.add(principal, event)
+              return Ref.update(store, (all) => [...all, event])
+            }).pipe(Effect.zipRight(countEvent(metrics, event.event)))
           : Effect.void
       return {
         emit: (event, metadata) => Effect.flatMap(stampEvent(event, metadata), append),
         append,
-        eventsOfTurn: (sessionId, turnId) =>
-          Effect.map(Ref.get(store), (all) => all.filter((e) => e.session_id === sessionId && e.turn_id === turnId)),
+        eventsOfTurn: (principal, sessionId, turnId) =>
+          Effect.sync(() => recent.get(principal.name, sessionId, turnId)),
         flush: Effect.void
       }
     })

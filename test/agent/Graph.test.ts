@@ -3,6 +3,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { Effect, Layer, Ref } from "effect"
 import { Turn } from "../../src/agent/Turn.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryAuditRecords } from "../../src/observability/AuditLog.js"
 import { tracingLayer } from "../../src/observability/Otlp.js"
@@ -14,7 +15,8 @@ import { sampleValue } from "../support/exposition.js"
 const codeIn = (reply: string) => reply.match(/confirm (\d{6})/)?.[1] ?? ""
 const wrongCode = (code: string) => (code === "000000" ? "000001" : "000000")
 
-const run = (message: string, sessionId: string) => Effect.flatMap(Turn, (turn) => turn.run({ message, sessionId }))
+const run = (message: string, sessionId: string) =>
+  Effect.flatMap(Turn, (turn) => turn.run({ message, sessionId, principal: LOCAL_CLI_PRINCIPAL }))
 
 const metrics = Effect.gen(function* () {
   const m = yield* AgentMetrics

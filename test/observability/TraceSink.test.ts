@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
 import { TraceSink } from "../../src/observability/TraceSink.js"
@@ -28,7 +29,9 @@ describe("TraceSink (JSONL)", () => {
     const path = join(mkdtempSync(join(tmpdir(), "sink-")), "nested", "dir", "traces.jsonl")
     return Effect.gen(function* () {
       const sink = yield* TraceSink
-      yield* sink.emit("route.selected", { selected_agent: "monitor" }).pipe(withTurnSpan("s-1", "3"))
+      yield* sink
+        .emit("route.selected", { selected_agent: "monitor" })
+        .pipe(withTurnSpan("s-1", "3", LOCAL_CLI_PRINCIPAL))
       yield* sink.flush
       const [event] = readLines(path)
       expect(event).toMatchObject({
@@ -39,7 +42,7 @@ describe("TraceSink (JSONL)", () => {
       })
       expect(event.trace_id).toMatch(/^[0-9a-f]{32}$/)
       expect(event.span_id).toMatch(/^[0-9a-f]{16}$/)
-      expect(yield* sink.eventsOfTurn("s-1", "3")).toHaveLength(1)
+      expect(yield* sink.eventsOfTurn(LOCAL_CLI_PRINCIPAL, "s-1", "3")).toHaveLength(1)
     }).pipe(Effect.provide(fileSink({ AGENT_TRACE_JSONL_PATH: path })))
   })
 
@@ -97,7 +100,7 @@ describe("TraceSink (JSONL)", () => {
       yield* sink.emit("turn.completed", {})
       yield* sink.flush
       expect(yield* dropped).toBe(6)
-      expect(yield* sink.eventsOfTurn("x", "1")).toEqual([])
+      expect(yield* sink.eventsOfTurn(LOCAL_CLI_PRINCIPAL, "x", "1")).toEqual([])
     }).pipe(Effect.provide(fileSink({ AGENT_TRACE_JSONL_PATH: join(regularFile, "traces.jsonl") })))
   })
 

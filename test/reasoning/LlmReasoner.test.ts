@@ -4,6 +4,7 @@ import type { ChatResult } from "@langchain/core/outputs"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { Effect, Layer, Option, Ref } from "effect"
 import { Turn } from "../../src/agent/Turn.js"
+import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import { makeLlmReasoner } from "../../src/reasoning/LlmReasoner.js"
@@ -92,7 +93,11 @@ describe("LlmReasoner with a scripted chat model", () => {
     () =>
       Effect.gen(function* () {
         const turn = yield* Turn
-        const routed = yield* turn.run({ message: "anything at all", sessionId: "llm-1" })
+        const routed = yield* turn.run({
+          message: "anything at all",
+          sessionId: "llm-1",
+          principal: LOCAL_CLI_PRINCIPAL
+        })
         expect(routed.route).toBe("monitor")
         expect(routed.reply).toBe("Traffic is calm.")
       }).pipe(
@@ -116,7 +121,11 @@ describe("LlmReasoner with a scripted chat model", () => {
   it.live("with the model down, a turn still answers from the tool data", () =>
     Effect.gen(function* () {
       const turn = yield* Turn
-      const result = yield* turn.run({ message: "what is my traffic?", sessionId: "llm-2" })
+      const result = yield* turn.run({
+        message: "what is my traffic?",
+        sessionId: "llm-2",
+        principal: LOCAL_CLI_PRINCIPAL
+      })
       expect(result.route).toBe("monitor")
       expect(result.reply).toMatch(/Current traffic: [\d.,]+ requests\/s/)
       expect(result.reply).toContain("language model is unavailable")
