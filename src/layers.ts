@@ -1,5 +1,6 @@
 // The one composition root of the live application: every service's live layer, wired once.
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import { ConfirmationGuard } from "./agent/ConfirmationGuard.js"
 import { Graph } from "./agent/Graph.js"
 import { Turn } from "./agent/Turn.js"
 import { AppConfig } from "./config/AppConfig.js"
@@ -44,11 +45,12 @@ export const ObservabilityLive = Telemetry.layer.pipe(
   Layer.merge(OtlpTracingLive)
 )
 
-/** The tools and the thinking the graph's nodes use. */
+/** The tools and the thinking the graph's nodes use, and the guard of confirmation codes. */
 const AgentServicesLive = Layer.mergeAll(
   SafeLineToolsLive,
   RagSearchTool.layer.pipe(Layer.provideMerge(KnowledgeBase.layer)),
-  ReasonerLive
+  ReasonerLive,
+  ConfirmationGuard.layer
 )
 
 /** Turn (graph + sessions) and the readiness probes over everything, on top of observability and config. */

@@ -1,13 +1,28 @@
-// Confirmation codes for configuration changes: 6 digits from a CSPRNG, bound to the session,
-// stored only as a hash, single use, expiring, and cancelled after too many wrong tries.
-import { createHash, randomInt, timingSafeEqual } from "node:crypto"
+// Confirmation codes for configuration changes: 6 digits from a CSPRNG, stored only as an HMAC
+// under the deployment's code key (bound to principal and session), single use, expiring, and
+// cancelled after too many wrong tries.
+import { createHmac, randomInt, timingSafeEqual } from "node:crypto"
 import type { PendingAction, PendingActionKind } from "../sessions/Session.js"
 
-const hashCode = (sessionId: string, code: string): string =>
-  createHash("sha256").update(`${sessionId}\u0000${code}`).digest("hex")
+/** Whose code it is: the same code sent by another principal or from another session never matches. */
+export interface CodeBinding {
+  readonly principal: string
+  readonly sessionId: string
+}
+
+/**
+ * HMAC-SHA256 of the code under the per-deployment key: a dump of the session store alone cannot
+ * be brute-forced offline (a million codes are nothing against a plain hash). The fields are
+ * JSON-encoded so no choice of session id can make two bindings collide.
+ */
+export const hashCode = (key: Uint8Array, binding: CodeBinding, code: string): string =>
+  createHmac("sha256", key)
+    .update(JSON.stringify([binding.principal, binding.sessionId, code]))
+    .digest("hex")
 
 export const issueConfirmation = (input: {
-  readonly sessionId: string
+  readonly key: Uint8Array
+  readonly binding: CodeBinding
   readonly action: PendingActionKind
   readonly params: Readonly<Record<string, string>>
   readonly summary: string
@@ -21,7 +36,7 @@ export const issueConfirmation = (input: {
       action: input.action,
       params: input.params,
       summary: input.summary,
-      nonceHash: hashCode(input.sessionId, code),
+      nonceHash: hashCode(input.key, input.binding, code),
       expiresAt: input.now + input.ttlSeconds * 1000,
       failedAttempts: 0
     }
@@ -35,7 +50,8 @@ export type ConfirmationCheck =
   | { readonly result: "too_many_attempts" }
 
 export const checkConfirmation = (input: {
-  readonly sessionId: string
+  readonly key: Uint8Array
+  readonly binding: CodeBinding
   readonly pending: PendingAction
   readonly code: string
   readonly now: number
@@ -43,7 +59,7 @@ export const checkConfirmation = (input: {
 }): ConfirmationCheck => {
   if (input.now > input.pending.expiresAt) return { result: "expired" }
   const expected = Buffer.from(input.pending.nonceHash, "hex")
-  const given = Buffer.from(hashCode(input.sessionId, input.code), "hex")
+  const given = Buffer.from(hashCode(input.key, input.binding, input.code), "hex")
   if (expected.length === given.length && timingSafeEqual(expected, given)) return { result: "nonce_match" }
   const failedAttempts = input.pending.failedAttempts + 1
   if (failedAttempts >= input.maxAttempts) return { result: "too_many_attempts" }

@@ -3,11 +3,13 @@
 import { END, START, StateGraph } from "@langchain/langgraph"
 import { Context, Effect, Layer, type Runtime } from "effect"
 import type { AppConfig } from "../config/AppConfig.js"
+import type { AuditLog } from "../observability/AuditLog.js"
 import { SPECIALISTS, type SpecialistName } from "../observability/Labels.js"
 import type { Telemetry } from "../observability/Telemetry.js"
 import type { Reasoner } from "../reasoning/Reasoner.js"
 import type { RagSearchTool } from "../tools/RagSearchTool.js"
 import type { SafeLineTools } from "../tools/SafeLineTools.js"
+import type { ConfirmationGuard } from "./ConfirmationGuard.js"
 import { GraphState, type TurnState } from "./GraphState.js"
 import { toGraphNode } from "./NodeRunner.js"
 import { configManagerNode } from "./nodes/ConfigManager.js"
@@ -21,7 +23,7 @@ import { threatIntelNode } from "./nodes/ThreatIntel.js"
 import { tunerNode } from "./nodes/Tuner.js"
 
 /** Everything a node may use: the runtime handed to the graph must provide all of it. */
-export type NodeDeps = AppConfig | Telemetry | Reasoner | SafeLineTools | RagSearchTool
+export type NodeDeps = AppConfig | Telemetry | AuditLog | Reasoner | SafeLineTools | RagSearchTool | ConfirmationGuard
 
 const specialistNodes = {
   monitor: monitorNode,

@@ -19,7 +19,7 @@ export interface PendingAction {
   readonly params: Readonly<Record<string, string>>
   /** A human summary, shown to the user and in the API's `pending_action`. */
   readonly summary: string
-  /** sha256 of the 6-digit code: the code itself is never stored. */
+  /** HMAC of the 6-digit code under the deployment's code key (ConfirmationGuard): the code itself is never stored. */
   readonly nonceHash: string
   /** Epoch milliseconds. */
   readonly expiresAt: number

@@ -28,7 +28,11 @@ const chat = (url: string, message: string, sessionId: string) =>
 const replica = (db: number) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
-      testServer({ SESSION_STORE: "redis", REDIS_URL: redis.url(db) }, { sessionStore: "redis" })
+      testServer(
+        // Replicas share the confirmation code key, as they would from one Secret.
+        { SESSION_STORE: "redis", REDIS_URL: redis.url(db), ASSISTANT_CODE_KEY: "k".repeat(64) },
+        { sessionStore: "redis" }
+      )
     )
     return {
       url: yield* Effect.provide(baseUrl, context),

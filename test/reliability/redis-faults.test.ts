@@ -10,7 +10,7 @@ let service: LiveService
 
 beforeAll(async () => {
   redis = await startRedis()
-  service = await startService({ SESSION_STORE: "redis", REDIS_URL: redis.url(3) })
+  service = await startService({ SESSION_STORE: "redis", REDIS_URL: redis.url(3), ASSISTANT_CODE_KEY: "k".repeat(64) })
 })
 afterAll(async () => {
   await service?.close()

@@ -4,6 +4,7 @@ import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { ConfirmationGuard } from "../../src/agent/ConfirmationGuard.js"
 import { Graph } from "../../src/agent/Graph.js"
 import { Turn } from "../../src/agent/Turn.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
@@ -60,7 +61,8 @@ export const testApp = (env: Readonly<Record<string, string>> = {}, options: Tes
   const agentServices = Layer.mergeAll(
     SafeLineTools.layer.pipe(Layer.provide(SimulatorClient)),
     RagSearchTool.layer.pipe(Layer.provideMerge(KnowledgeBase.layer)),
-    options.reasoner ?? OfflineReasonerLive
+    options.reasoner ?? OfflineReasonerLive,
+    ConfirmationGuard.layer
   )
   return Layer.mergeAll(Turn.layer, ProbesLive).pipe(
     Layer.provideMerge(

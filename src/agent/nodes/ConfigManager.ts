@@ -1,15 +1,21 @@
-// config_manager: protection mode and IP blacklist changes. Every change is validated before
-// any tool runs, then waits for a 6-digit confirmation code from the same session; every
+// config_manager: protection mode and IP blacklist changes. Only operators may change the WAF;
+// every change is validated before any tool runs, waits for a 6-digit confirmation code from the
+// same principal and session, and is applied only once its intent is durably audited; every
 // decision on the way is a guardrail record (metric + event + audit).
+import { randomUUID } from "node:crypto"
 import { isIP } from "node:net"
-import { Clock, Effect, Option } from "effect"
+import { Cause, Clock, Effect, Either, Exit, Option } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
+import { roleAllows } from "../../domain/Principal.js"
+import { AuditLog } from "../../observability/AuditLog.js"
+import type { WafChangeEntry } from "../../observability/ChangeAudit.js"
+import { getTurn } from "../../observability/Correlation.js"
 import type { GuardrailDecision, GuardrailGate, GuardrailReason } from "../../observability/Labels.js"
 import { Telemetry } from "../../observability/Telemetry.js"
 import type { PendingAction } from "../../sessions/Session.js"
 import { SafeLineTools } from "../../tools/SafeLineTools.js"
 import { type ConfigIntent, parseConfigIntent, type UserMode } from "../ConfigIntent.js"
-import { checkConfirmation, issueConfirmation } from "../Confirmation.js"
+import { type CodeThrottle, ConfirmationGuard } from "../ConfirmationGuard.js"
 import type { TurnState, TurnUpdate } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 import { validateTarget } from "../TargetValidation.js"
@@ -29,6 +35,15 @@ const done = (reply: string, pendingAction: PendingAction | null, failed = false
   sources: [],
   failed
 })
+
+const forHowLong = (seconds: number): string =>
+  seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} second${seconds === 1 ? "" : "s"}`
+
+const throttledReply = (principal: string, throttle: CodeThrottle, summary: string): string =>
+  `Too many wrong confirmation codes from ${principal} (${throttle.failures} recently): confirmations are refused for the next ${forHowLong(throttle.retryAfterSeconds)}. The pending change (${summary}) is cancelled and nothing was changed; ask for it again after that.`
+
+const AUDIT_OFF =
+  "WAF changes are refused while the guardrail audit is off (GUARDRAIL_AUDIT_ENABLED=false), since every change must leave an audit record"
 
 /** The SafeLine host may never be blacklisted: its literal address, when the URL has one. */
 const safeLineAddresses = (url: Option.Option<string>): Array<string> =>
@@ -51,7 +66,16 @@ export const configManagerNode = (state: TurnState) =>
       const config = yield* AppConfig
       const telemetry = yield* Telemetry
       const tools = yield* SafeLineTools
+      const audit = yield* AuditLog
+      const confirmation = yield* ConfirmationGuard
       const now = yield* Clock.currentTimeMillis
+      const principal = Option.map(yield* getTurn, (turn) => turn.principal)
+      const principalName = Option.match(principal, { onNone: () => "this caller", onSome: (p) => p.name })
+      const isOperator = Option.exists(principal, (p) => roleAllows(p.role, "operator"))
+      const binding = {
+        principal: Option.match(principal, { onNone: () => "", onSome: (p) => p.name }),
+        sessionId: state.sessionId
+      }
       const guard = (
         gate: GuardrailGate,
         decision: GuardrailDecision,
@@ -92,20 +116,138 @@ export const configManagerNode = (state: TurnState) =>
           }
         })
 
+      /**
+       * Applies a confirmed change between two durable audit records: no intent record, no change
+       * (fail closed); a lost outcome record is reported, since the change already happened.
+       */
+      const applyAudited = (pending: PendingAction) =>
+        Effect.gen(function* () {
+          const action = { action: pending.action }
+          if (!config.observability.auditEnabled) {
+            yield* guard("change_audit", "deny", "audit_disabled", action)
+            return done(
+              `Nothing was changed (${pending.summary}): ${AUDIT_OFF}. Ask an administrator to turn it back on, then ask for the change again.`,
+              null
+            )
+          }
+          const entry = { changeId: randomUUID(), action: pending.action, params: pending.params }
+          const intentWritten = yield* Effect.either(audit.recordChange({ ...entry, phase: "intent" }))
+          if (Either.isLeft(intentWritten)) {
+            const error = intentWritten.left
+            yield* telemetry.recordChangeAuditFailure("intent")
+            yield* guard("change_audit", "deny", error.reason === "disabled" ? "audit_disabled" : "audit_unavailable", {
+              ...action,
+              error: error.message
+            })
+            yield* Effect.logError(`WAF change refused, nothing applied: ${error.message}`)
+            return done(
+              `Nothing was changed (${pending.summary}): the WAF change audit could not be written, and no change is applied without its audit record. Ask an administrator to check GUARDRAIL_AUDIT_CHANGES_PATH (disk space, permissions), then ask for the change again.`,
+              null,
+              true
+            )
+          }
+          yield* guard("change_audit", "allow", "audited", { ...action, change_id: entry.changeId })
+
+          const writeOutcome = (outcome: Pick<WafChangeEntry, "status" | "result">) =>
+            Effect.either(audit.recordChange({ ...entry, phase: "outcome", ...outcome }))
+          const outcomeLost = (message: string) =>
+            Effect.all([
+              telemetry.recordChangeAuditFailure("outcome"),
+              guard("change_audit", "deny", "outcome_unaudited", {
+                ...action,
+                change_id: entry.changeId,
+                error: message
+              }),
+              Effect.logError(`WAF change ${entry.changeId} (${pending.action}) is unaudited: ${message}`)
+            ])
+
+          const applied = yield* Effect.exit(execute(pending)).pipe(
+            Effect.onInterrupt(() =>
+              writeOutcome({
+                status: "error",
+                result: "interrupted before SafeLine answered: the change may or may not be applied"
+              }).pipe(
+                Effect.flatMap(Either.match({ onLeft: (e) => outcomeLost(e.message), onRight: () => Effect.void }))
+              )
+            )
+          )
+          if (Exit.isFailure(applied) && Option.isNone(Cause.failureOption(applied.cause))) {
+            // A defect: the outcome is unknown, but the attempt is on record before the turn fails.
+            yield* writeOutcome({
+              status: "error",
+              result: "failed unexpectedly: the change may or may not be applied"
+            }).pipe(Effect.flatMap(Either.match({ onLeft: (e) => outcomeLost(e.message), onRight: () => Effect.void })))
+            return yield* Effect.failCause(applied.cause)
+          }
+          let reply: string
+          let failed: boolean
+          if (Exit.isSuccess(applied)) {
+            reply = applied.value
+            failed = false
+            yield* guard("post_tool_result", "allow", "tool_ok", action)
+          } else {
+            const error = Option.getOrThrow(Cause.failureOption(applied.cause))
+            reply = `SafeLine did not apply the change (${pending.summary}): ${error.message}`
+            failed = true
+            yield* guard("post_tool_result", "deny", "tool_error", {
+              ...action,
+              error_type: error.errorType,
+              error: error.message
+            })
+          }
+          const outcomeWritten = yield* writeOutcome(
+            Exit.isSuccess(applied) ? { status: "ok", result: reply } : { status: "error", result: reply }
+          )
+          if (Either.isLeft(outcomeWritten)) {
+            yield* outcomeLost(outcomeWritten.left.message)
+            reply = Exit.isSuccess(applied)
+              ? `${reply} Warning: the change was applied but is unaudited: its outcome could not be written to the WAF change audit. Tell an administrator (GUARDRAIL_AUDIT_CHANGES_PATH).`
+              : `${reply} Its outcome could not be written to the WAF change audit either, so this attempt is unaudited; tell an administrator (GUARDRAIL_AUDIT_CHANGES_PATH).`
+          }
+          return done(reply, null, failed)
+        })
+
       switch (intent.kind) {
         case "confirm": {
+          if (!isOperator) {
+            yield* guard("authorization", "deny", "insufficient_role", {
+              action: stored?.action ?? "confirm",
+              required_role: "operator"
+            })
+            return done(
+              `Confirming a WAF change needs the operator role, and ${principalName} is not an operator: nothing was changed${stored === null ? "" : ` and the pending change (${stored.summary}) is cancelled`}.`,
+              null
+            )
+          }
           if (stored === null) {
             yield* guard("action_confirmation", "deny", "no_pending_action")
             return done("There is no pending change to confirm in this session. Ask for the change first.", null)
           }
-          const check = checkConfirmation({
-            sessionId: state.sessionId,
+          const action = { action: stored.action }
+          yield* guard("authorization", "allow", "role_ok", action)
+          const throttled = yield* confirmation.throttle(binding.principal)
+          if (Option.isSome(throttled)) {
+            yield* guard("action_confirmation", "deny", "code_throttled", {
+              ...action,
+              failures: throttled.value.failures,
+              retry_after_seconds: throttled.value.retryAfterSeconds
+            })
+            return done(throttledReply(principalName, throttled.value, stored.summary), null)
+          }
+          const check = yield* confirmation.check({
+            binding,
             pending: stored,
             code: intent.code,
             now,
             maxAttempts: config.guardrails.confirmationMaxAttempts
           })
-          const action = { action: stored.action }
+          // Every wrong code counts against the principal, whichever change it was meant for.
+          const nowThrottled =
+            check.result === "nonce_mismatch" || check.result === "too_many_attempts"
+              ? yield* telemetry.recordConfirmationCodeFailure.pipe(
+                  Effect.zipRight(confirmation.recordWrongCode(binding.principal))
+                )
+              : Option.none<CodeThrottle>()
           switch (check.result) {
             case "expired":
               yield* guard("action_confirmation", "deny", "expired", action)
@@ -116,12 +258,30 @@ export const configManagerNode = (state: TurnState) =>
             case "too_many_attempts":
               yield* guard("action_confirmation", "deny", "too_many_attempts", action)
               return done(
-                `Too many wrong codes: the pending change (${stored.summary}) is cancelled and nothing was changed.`,
+                `Too many wrong codes: the pending change (${stored.summary}) is cancelled and nothing was changed.${Option.match(
+                  nowThrottled,
+                  {
+                    onNone: () => "",
+                    onSome: (t) =>
+                      ` Confirmations from ${principalName} are refused for the next ${forHowLong(t.retryAfterSeconds)}.`
+                  }
+                )}`,
                 null
               )
             case "nonce_mismatch": {
               const left = config.guardrails.confirmationMaxAttempts - check.pending.failedAttempts
               yield* guard("action_confirmation", "deny", "nonce_mismatch", { ...action, attempts_left: left })
+              if (Option.isSome(nowThrottled)) {
+                yield* guard("action_confirmation", "deny", "code_throttled", {
+                  ...action,
+                  failures: nowThrottled.value.failures,
+                  retry_after_seconds: nowThrottled.value.retryAfterSeconds
+                })
+                return done(
+                  `That code does not match. ${throttledReply(principalName, nowThrottled.value, stored.summary)}`,
+                  null
+                )
+              }
               return done(
                 `That code does not match. ${left} attempt${left === 1 ? "" : "s"} left before the change is cancelled.`,
                 check.pending
@@ -129,21 +289,7 @@ export const configManagerNode = (state: TurnState) =>
             }
             case "nonce_match": {
               yield* guard("action_confirmation", "allow", "nonce_match", action)
-              return yield* execute(stored).pipe(
-                Effect.flatMap((reply) =>
-                  Effect.as(guard("post_tool_result", "allow", "tool_ok", action), done(reply, null))
-                ),
-                Effect.catchTag("ToolError", (error) =>
-                  Effect.as(
-                    guard("post_tool_result", "deny", "tool_error", {
-                      ...action,
-                      error_type: error.errorType,
-                      error: error.message
-                    }),
-                    done(`SafeLine did not apply the change (${stored.summary}): ${error.message}`, null, true)
-                  )
-                )
-              )
+              return yield* applyAudited(stored)
             }
           }
           break
@@ -168,11 +314,42 @@ export const configManagerNode = (state: TurnState) =>
           return done(`"${intent.requested}" is not a protection mode. Choose block, strict, detect or off.`, stored)
         }
         default: {
+          if (!isOperator) {
+            yield* guard("authorization", "deny", "insufficient_role", {
+              action: intent.kind,
+              required_role: "operator"
+            })
+            return done(
+              `Changing the WAF needs the operator role, and ${principalName} is not an operator: nothing was changed and no confirmation code was issued. You can still read the current state (e.g. "what is the protection mode?"); ask an operator to make the change.`,
+              stored
+            )
+          }
+          yield* guard("authorization", "allow", "role_ok", { action: intent.kind })
           if (active !== null) {
             yield* guard("action_confirmation", "deny", "action_pending", { action: active.action })
             return done(
               `A change is already waiting for confirmation (${active.summary}). Confirm it with its code or say "cancel" first.`,
               active
+            )
+          }
+          if (!config.observability.auditEnabled) {
+            yield* guard("change_audit", "deny", "audit_disabled", { action: intent.kind })
+            return done(
+              `${AUDIT_OFF}. Nothing was changed and no confirmation code was issued; ask an administrator to turn the audit back on.`,
+              stored
+            )
+          }
+          // A throttled principal could not confirm a new code either: issue none.
+          const throttledNow = yield* confirmation.throttle(binding.principal)
+          if (Option.isSome(throttledNow)) {
+            yield* guard("action_confirmation", "deny", "code_throttled", {
+              action: intent.kind,
+              failures: throttledNow.value.failures,
+              retry_after_seconds: throttledNow.value.retryAfterSeconds
+            })
+            return done(
+              `Too many wrong confirmation codes from ${principalName} recently: no new change can be confirmed for the next ${forHowLong(throttledNow.value.retryAfterSeconds)}, so no code was issued and nothing was changed.`,
+              stored
             )
           }
           const change: ChangeIntent = intent
@@ -211,8 +388,8 @@ export const configManagerNode = (state: TurnState) =>
               summary = `remove ${checked.target} from the blacklist`
             }
           }
-          const { code, pending } = issueConfirmation({
-            sessionId: state.sessionId,
+          const { code, pending } = yield* confirmation.issue({
+            binding,
             action: change.kind,
             params,
             summary,
