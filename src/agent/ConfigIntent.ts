@@ -16,9 +16,36 @@ export type ConfigIntent =
 const CONFIRM = /^\s*confirm\s+(\d{6})\s*[.!]?\s*$/i
 const CANCEL = /^\s*(cancel|abort|never\s?mind|stop)\s*[.!]?\s*$/i
 
-/** Any token that looks like an address, valid or not (validation decides). */
-const ADDRESS_TOKEN =
-  /(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,3})?|(?=[0-9a-f:]*:[0-9a-f:]*:)[0-9a-f:]{2,39}(?:\/\d{1,3})?)/i
+/**
+ * Everything between whitespace and sentence punctuation. The address is the WHOLE run, never a
+ * valid-looking piece of it: "1.2.3.4/16/8" or "fe80::1%eth0" reach validation as written and are
+ * refused there, instead of quietly becoming "1.2.3.4/16" or "fe80::1".
+ */
+const WORD_RUN = /[^\s,;!?()<>"'`[\]{}]+/g
+
+const count = (text: string, char: string): number => text.split(char).length - 1
+
+/**
+ * Runs that look like an attempt at an address: IPv6-ish (two colons and a hex digit), or dotted
+ * with digits and either four parts, a "/prefix" or a hex part ("0x7f.1"). "2.5" alone is not
+ * one, so "block mode for 2.5 hours" stays a mode change.
+ */
+const looksLikeAddress = (run: string): boolean =>
+  (count(run, ":") >= 2 && /[0-9a-f]/i.test(run)) ||
+  (/\d/.test(run) &&
+    run.includes(".") &&
+    (count(run, ".") >= 3 || (/^\d/.test(run) && run.includes("/")) || /0x[0-9a-f]*\./i.test(run)))
+
+/** The first address-like token, valid or not (validation decides), minus sentence-ending dots. */
+const addressToken = (message: string): string | undefined => {
+  for (const [run] of message.matchAll(WORD_RUN)) {
+    if (!looksLikeAddress(run)) continue
+    const token = run.replace(/\.+$/, "")
+    // "ban 203.0.113.7: it scans us": a colon ending an IPv4 token is punctuation; "2001:db8::" keeps its own.
+    return token.endsWith(":") && token.indexOf(":") === token.length - 1 ? token.slice(0, -1) : token
+  }
+  return undefined
+}
 
 const UNBLOCK =
   /\b(unblock|un-block|unban|un-ban|unblacklist|lift\s+the\s+(?:block|ban)|allow\s+.*\s+again|remove\s+.*\s+from\s+(?:the\s+)?(?:black|block|ban)\s?list|whitelist|delist)\b/i
@@ -64,7 +91,7 @@ export const parseConfigIntent = (message: string): ConfigIntent => {
   if (confirm?.[1] !== undefined) return { kind: "confirm", code: confirm[1] }
   if (CANCEL.test(message)) return { kind: "cancel" }
 
-  const address = message.match(ADDRESS_TOKEN)?.[0]
+  const address = addressToken(message)
   if (address !== undefined) {
     // "unblock" mentions "block": test it first, so an unblock is never a blacklist.
     if (UNBLOCK.test(message)) return { kind: "unblock_ip", target: address }

@@ -1,7 +1,11 @@
 // The shape of one JSONL trace event (and audit record), stamped with the correlation ids of
-// the current turn and span; content that could leak a confirmation code is redacted here.
+// the current turn and span; its metadata goes through redactSecrets (Redaction.ts) first.
 import { Context, Effect, FiberRef, Tracer } from "effect"
 import { currentTurn } from "./Correlation.js"
+import { redactSecrets } from "./Redaction.js"
+
+/** Re-exported for the modules that redact span content and audit records alongside events. */
+export { redactSecrets }
 
 export interface TraceEvent {
   readonly ts: string
@@ -12,35 +16,6 @@ export interface TraceEvent {
   readonly turn_id: string
   readonly metadata: Readonly<Record<string, unknown>>
 }
-
-const SECRET_KEYS = /^(nonce|code|token|password|secret|api_?key|authorization)$/i
-const CONFIRMATION_CODE = /\b(confirm(?:ation)?(?:\s+code)?[\s:]+)\d{6}\b/gi
-
-/** Detection only: the global CONFIRMATION_CODE is stateful under `.test()`. */
-const HAS_CONFIRMATION_CODE = new RegExp(CONFIRMATION_CODE.source, "i")
-
-/** True when a value holds something to redact, so the common case costs a walk, not a copy. */
-const needsRedaction = (value: unknown, depth: number): boolean => {
-  if (typeof value === "string") return HAS_CONFIRMATION_CODE.test(value)
-  if (depth > 8 || value === null || typeof value !== "object") return false
-  if (Array.isArray(value)) return value.some((v) => needsRedaction(v, depth + 1))
-  for (const key in value) {
-    if (SECRET_KEYS.test(key) || needsRedaction((value as Record<string, unknown>)[key], depth + 1)) return true
-  }
-  return false
-}
-
-const redactCopy = (value: unknown, depth: number): unknown => {
-  if (typeof value === "string") return value.replace(CONFIRMATION_CODE, "$1[redacted]")
-  if (depth > 8 || value === null || typeof value !== "object") return value
-  if (Array.isArray(value)) return value.map((v) => redactCopy(v, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : redactCopy(v, depth + 1)
-  return out
-}
-
-/** Removes confirmation codes and secret-looking fields from anything headed for a log. */
-export const redactSecrets = (value: unknown): unknown => (needsRedaction(value, 0) ? redactCopy(value, 0) : value)
 
 /**
  * Stamps an event with the current time, turn and span, read straight from the fiber: this runs

@@ -28,6 +28,39 @@ describe("parseConfigIntent", () => {
   })
 
   it.each([
+    ["ban 1.2.3.4/16/8", "1.2.3.4/16/8"],
+    ["ban 1.2.3.4/-1 now", "1.2.3.4/-1"],
+    ["block 1.2.3.4/ please", "1.2.3.4/"],
+    ["block ::ffff:127.0.0.1", "::ffff:127.0.0.1"],
+    ["block fe80::1%eth0 please", "fe80::1%eth0"],
+    ["ban 203.0.113.7:8080", "203.0.113.7:8080"],
+    ["ban 1.2.3.4／16", "1.2.3.4／16"],
+    ["ban ip=203.0.113.7", "ip=203.0.113.7"],
+    ["ban 0x7f.1", "0x7f.1"],
+    ["ban 127.1/8", "127.1/8"]
+  ])(
+    "reads %j as blacklisting the whole token %j, so validation refuses it instead of a piece of it",
+    (message, target) => {
+      expect(parseConfigIntent(message)).toMatchObject({ kind: "blacklist_ip", target })
+    }
+  )
+
+  it.each([
+    ["ban 203.0.113.7.", "203.0.113.7"],
+    ["ban 203.0.113.7, it scans us", "203.0.113.7"],
+    ["ban 203.0.113.7: it scans us", "203.0.113.7"],
+    ["ban `203.0.113.7`", "203.0.113.7"],
+    ["ban [2001:db8::1]", "2001:db8::1"],
+    ["block 2001:db8::", "2001:db8::"]
+  ])("reads %j as %j: sentence punctuation around a token is not part of it", (message, target) => {
+    expect(parseConfigIntent(message)).toMatchObject({ kind: "blacklist_ip", target })
+  })
+
+  it("does not take a decimal number for an address", () => {
+    expect(parseConfigIntent("switch to block mode for 2.5 hours")).toEqual({ kind: "set_mode", mode: "block" })
+  })
+
+  it.each([
     ["unblock 203.0.113.7", "203.0.113.7"],
     ["Unblock 192.0.2.0/24 please", "192.0.2.0/24"],
     ["remove 198.51.100.23 from the blacklist", "198.51.100.23"],
