@@ -509,7 +509,7 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
       const audit = await eventually(
         () => {
           const records = readJsonl(service!.auditPath).filter((r) => r.session_id === SESSIONS.ban)
-          if (records.length < 6) throw new Error(`${records.length} audit records for the blacklist session`)
+          if (records.length < 9) throw new Error(`${records.length} audit records for the blacklist session`)
           return records
         },
         { what: "the blacklist turns in the audit log" }
@@ -529,12 +529,24 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
         ])
       expect(ids(audit)).toEqual([
         [SESSIONS.ban, "1", ban.trace_id, "route_parse", "allow", "allowed_token"],
+        [SESSIONS.ban, "1", ban.trace_id, "authorization", "allow", "role_ok"],
         [SESSIONS.ban, "1", ban.trace_id, "pre_tool_validation", "allow", "ip_valid"],
         [SESSIONS.ban, "1", ban.trace_id, "action_confirmation", "challenge", "confirmation_required"],
         [SESSIONS.ban, "2", confirm.trace_id, "route_parse", "allow", "pending_confirmation"],
+        [SESSIONS.ban, "2", confirm.trace_id, "authorization", "allow", "role_ok"],
         [SESSIONS.ban, "2", confirm.trace_id, "action_confirmation", "allow", "nonce_match"],
+        [SESSIONS.ban, "2", confirm.trace_id, "change_audit", "allow", "audited"],
         [SESSIONS.ban, "2", confirm.trace_id, "post_tool_result", "allow", "tool_ok"]
       ])
+      // The change itself: an intent record before it was applied and its outcome after, fsynced.
+      const changes = (readJsonl(service!.changesPath) as ReadonlyArray<any>).filter(
+        (r) => r.session_id === SESSIONS.ban
+      )
+      expect(changes.map((r) => [r.event, r.phase, r.action, r.trace_id, r.status])).toEqual([
+        ["waf.change", "intent", "blacklist_ip", confirm.trace_id, undefined],
+        ["waf.change", "outcome", "blacklist_ip", confirm.trace_id, "ok"]
+      ])
+      expect(changes[0].change_id).toBe(changes[1].change_id)
       const everything = JSON.stringify(readJsonl(service!.auditPath)) + JSON.stringify(events)
       expect(everything).not.toMatch(codePattern())
     })

@@ -1,19 +1,25 @@
 import { request as httpRequest } from "node:http"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
-import { checkBinding, isLoopback } from "../../src/http/Auth.js"
+import { announceExposure, checkBinding, isLoopback } from "../../src/http/Auth.js"
+import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { makeOfflineReasoner } from "../../src/reasoning/OfflineReasoner.js"
 import { Reasoner } from "../../src/reasoning/Reasoner.js"
 import { loadRoutingExamples } from "../../src/reasoning/RouteClassifier.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
 import { baseUrl, testServer } from "../support/app.js"
 import { sampleValue } from "../support/exposition.js"
+import { testObservability } from "../support/layers.js"
 
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   Effect.promise(async () => {
     const response = await fetch(`${url}/v1/chat`, { method: "POST", body, headers })
-    return { status: response.status, body: (await response.json()) as Record<string, any> }
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: (await response.json()) as Record<string, any>
+    }
   })
 
 /** A chunked request (no Content-Length) of `size` bytes, sent in 16 KiB pieces. */
@@ -33,6 +39,9 @@ const postChunked = (url: string, size: number) =>
     for (let sent = 0; sent < size; sent += piece.length) req.write(piece)
     req.end()
   })
+
+const NEW_TOKEN = "new-token-0123456789abcdef0123456789"
+const OLD_TOKEN = "old-token-0123456789abcdef0123456789"
 
 const metricsText = (url: string) => Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
 
@@ -130,7 +139,9 @@ describe("POST /v1/chat", () => {
       const url = yield* baseUrl
       const response = yield* post(url, JSON.stringify({ message: "hi", session_id: "boom" }))
       expect(response.status).toBe(500)
-      expect(Object.keys(response.body).sort()).toEqual(["error", "trace_id"])
+      expect(response.headers["content-type"]).toBe("application/problem+json")
+      expect(Object.keys(response.body).sort()).toEqual(["detail", "error", "status", "title", "trace_id", "type"])
+      expect(response.body).toMatchObject({ status: 500, title: "Internal Server Error", error: "chat_failed" })
       expect(response.body.error).toBe("chat_failed")
       expect(response.body.trace_id).toMatch(/^[0-9a-f]{32}$/)
       const health = yield* Effect.promise(() => fetch(`${url}/healthz`))
@@ -159,14 +170,14 @@ describe("POST /v1/chat", () => {
       const body = JSON.stringify({ message: "hi" })
       expect((yield* post(url, body)).status).toBe(401)
       expect((yield* post(url, body, { authorization: "Bearer wrong" })).status).toBe(401)
-      expect((yield* post(url, body, { authorization: "Bearer old-token" })).status).toBe(200)
-      expect((yield* post(url, body, { authorization: "Bearer new-token" })).status).toBe(200)
+      expect((yield* post(url, body, { authorization: `Bearer ${OLD_TOKEN}` })).status).toBe(200)
+      expect((yield* post(url, body, { authorization: `Bearer ${NEW_TOKEN}` })).status).toBe(200)
       const trace = yield* Effect.promise(() => fetch(`${url}/v1/sessions/x/turns/1/trace`))
       expect(trace.status).toBe(401)
       for (const path of ["/healthz", "/readyz", "/metrics"]) {
         expect((yield* Effect.promise(() => fetch(`${url}${path}`))).status, path).toBe(200)
       }
-    }).pipe(Effect.provide(testServer({ ASSISTANT_API_TOKEN: "new-token, old-token" })))
+    }).pipe(Effect.provide(testServer({ ASSISTANT_API_TOKEN: `${NEW_TOKEN}, ${OLD_TOKEN}` })))
   )
 })
 
@@ -214,9 +225,29 @@ describe("binding safety", () => {
     Effect.gen(function* () {
       const refused = yield* Effect.flip(checkBinding(api({ ASSISTANT_API_HOST: "0.0.0.0" })))
       expect(refused.message).toMatch(/ASSISTANT_API_TOKEN/)
-      yield* checkBinding(api({ ASSISTANT_API_HOST: "0.0.0.0", ASSISTANT_API_TOKEN: "t" }))
+      yield* checkBinding(api({ ASSISTANT_API_HOST: "0.0.0.0", ASSISTANT_API_TOKEN: NEW_TOKEN }))
       yield* checkBinding(api({ ASSISTANT_API_HOST: "0.0.0.0", ASSISTANT_API_ALLOW_UNAUTHENTICATED: "true" }))
       yield* checkBinding(api({}))
     })
+  )
+
+  it.effect("warns on every start and sets the exposure gauge when serving beyond loopback without a token", () =>
+    Effect.gen(function* () {
+      const logged: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message }) => logged.push(String(message)))
+      )
+      const gauge = (text: string) => text.match(/^\w+_api_unauthenticated_exposed (\d)$/m)?.[1]
+      const exposed = api({ ASSISTANT_API_HOST: "0.0.0.0", ASSISTANT_API_ALLOW_UNAUTHENTICATED: "true" })
+      yield* announceExposure(exposed).pipe(Effect.provide(capture))
+      const metrics = yield* AgentMetrics
+      expect(gauge(yield* metrics.exposition)).toBe("1")
+      expect(logged.join("\n")).toMatch(/WITHOUT authentication/)
+      logged.length = 0
+      yield* announceExposure(api({})).pipe(Effect.provide(capture))
+      expect(gauge(yield* metrics.exposition)).toBe("0")
+      expect(logged).toEqual([])
+    }).pipe(Effect.provide(testObservability()))
   )
 })

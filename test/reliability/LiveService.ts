@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
 import { AppLive } from "../../src/layers.js"
 import { makeSimulator, type Simulator } from "../../src/simulator/Simulator.js"
@@ -20,6 +21,8 @@ export interface LiveService {
   readonly namespace: string
   readonly tracePath: string
   readonly auditPath: string
+  /** The WAF change records (written and fsynced before each change). */
+  readonly changesPath: string
   /** POST /v1/chat with a JSON body. */
   readonly chat: (message: string, sessionId?: string) => Promise<ChatResponse>
   readonly get: (path: string) => Promise<{ status: number; body: any; text: string }>
@@ -46,6 +49,7 @@ export const startService = async (env: Record<string, string> = {}): Promise<Li
     AGENT_METRICS_NAMESPACE: namespace,
     AGENT_TRACE_JSONL_PATH: join(dir, "traces.jsonl"),
     GUARDRAIL_AUDIT_PATH: join(dir, "guardrails.jsonl"),
+    GUARDRAIL_AUDIT_CHANGES_PATH: join(dir, "waf-changes.jsonl"),
     LOG_LEVEL: "none",
     ...env
   }
@@ -63,6 +67,7 @@ export const startService = async (env: Record<string, string> = {}): Promise<Li
     namespace,
     tracePath: settings.AGENT_TRACE_JSONL_PATH!,
     auditPath: settings.GUARDRAIL_AUDIT_PATH!,
+    changesPath: settings.GUARDRAIL_AUDIT_CHANGES_PATH!,
     chat: async (message, sessionId) => {
       const started = performance.now()
       const response = await fetch(`${url}/v1/chat`, {
@@ -128,5 +133,30 @@ export const eventually = async (check: () => boolean | Promise<boolean>, timeou
     if (await check()) return
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * For one test file: a simulator of its own, started before the tests, and `start` for services
+ * pointed at it; all of them are closed after the file's tests.
+ */
+export const simulatorWithServices = () => {
+  let simulator: Simulator | undefined
+  let stopSimulator: (() => Promise<void>) | undefined
+  const services: Array<LiveService> = []
+  beforeAll(async () => {
+    ;({ simulator, close: stopSimulator } = await startSimulator())
+  })
+  afterAll(async () => {
+    for (const service of services) await service.close()
+    await stopSimulator?.()
+  })
+  return {
+    simulator: (): Simulator => simulator!,
+    start: async (env: Record<string, string> = {}) => {
+      const service = await startService({ ...simulatorEnv(simulator!), ...env })
+      services.push(service)
+      return service
+    }
   }
 }

@@ -181,52 +181,52 @@ describe("hostile input", () => {
     const requests: Array<[string, string | Buffer]> = [
       [
         "absurd content-length (1 TB)",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999999\r\n\r\n${body}`
       ],
       [
         "content-length beyond 64 bits",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999\r\n\r\n${body}`
       ],
-      ["negative content-length", `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n${body}`],
+      ["negative content-length", `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n${body}`],
       [
         "conflicting content-lengths",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nContent-Length: 3\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 16\r\nContent-Length: 3\r\n\r\n${body}`
       ],
       [
         "duplicate content-types",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/html\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
       ],
       [
         "chunked and content-length",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n10\r\n${body}\r\n0\r\n\r\n`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n10\r\n${body}\r\n0\r\n\r\n`
       ],
       [
         "content-length shorter than the body",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n${body}`
       ],
       [
         "a 40 KiB header",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(40_000)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(40_000)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
       ],
       [
         "header with a bare LF",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\nX-Evil: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\nX-Evil: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`
       ],
       [
         "invalid UTF-8 body",
         Buffer.concat([
-          Buffer.from("POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n"),
+          Buffer.from("POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 16\r\nConnection: close\r\n\r\n"),
           Buffer.from([0x7b, 0x22, 0x6d, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d, 0x20, 0x20, 0x20, 0x20])
         ])
       ],
       [
         "forged x-forwarded headers",
-        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 127.0.0.1, evil\r\nX-Forwarded-Host: evil.example\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+        `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 127.0.0.1, evil\r\nX-Forwarded-Host: evil.example\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
       ],
-      ["an unknown method", "BREW /v1/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"],
+      ["an unknown method", "BREW /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"],
       [
         "a path with traversal",
-        "GET /v1/sessions/..%2F..%2Fetc/turns/1/trace HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET /v1/sessions/..%2F..%2Fetc/turns/1/trace HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
       ]
     ]
     for (const [name, raw] of requests) {
@@ -236,6 +236,12 @@ describe("hostile input", () => {
     }
     // A declared length over the limit is refused before any body is read.
     expect(await rawRequest(requests[0]![1])).toBe(413)
+    // Without a token, a Host that is no loopback name is refused before the body is read (DNS rebinding).
+    expect(
+      await rawRequest(
+        `POST /v1/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+      )
+    ).toBe(403)
     expect((await service.get("/healthz")).status).toBe(200)
     expect(await wafState()).toEqual(expectedWaf)
   })

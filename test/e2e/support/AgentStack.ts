@@ -43,6 +43,8 @@ export interface AgentService {
   readonly apiToken: string
   readonly jsonlPath: string
   readonly auditPath: string
+  /** WAF change records (intent before, outcome after each change). */
+  readonly changesPath: string
   /** POST /v1/chat; throws unless the answer is 200. */
   readonly chat: (message: string, sessionId: string) => Promise<ChatReply>
   readonly readyz: () => Promise<any>
@@ -91,6 +93,7 @@ export const startService = async (
   const apiToken = randomBytes(16).toString("hex")
   const jsonlPath = join(dir, "logs", "agent-traces.jsonl")
   const auditPath = join(dir, "logs", "guardrails.jsonl")
+  const changesPath = join(dir, "logs", "waf-changes.jsonl")
   const started: Started = await startProcess(process.execPath, [BIN, "serve"], {
     env: {
       ASSISTANT_API_HOST: "127.0.0.1",
@@ -105,6 +108,7 @@ export const startService = async (
       AGENT_TRACE_JSONL_PATH: jsonlPath,
       GUARDRAIL_AUDIT_ENABLED: "true",
       GUARDRAIL_AUDIT_PATH: auditPath,
+      GUARDRAIL_AUDIT_CHANGES_PATH: changesPath,
       OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
       OTEL_SERVICE_NAME: "security-agent",
@@ -123,6 +127,7 @@ export const startService = async (
     apiToken,
     jsonlPath,
     auditPath,
+    changesPath,
     chat: async (message, sessionId) => {
       const response = await fetch(`${url}/v1/chat`, {
         method: "POST",
