@@ -101,7 +101,7 @@ describe("deploy/Dockerfile", () => {
   it("puts the trace and audit logs under a volume or /tmp, the only writable paths with a read-only root", () => {
     const env = envOf(runtime)
     const writable = [...volumesOf(runtime), "/tmp"]
-    for (const name of ["AGENT_TRACE_JSONL_PATH", "GUARDRAIL_AUDIT_PATH"]) {
+    for (const name of ["AGENT_TRACE_JSONL_PATH", "GUARDRAIL_AUDIT_PATH", "GUARDRAIL_AUDIT_CHANGES_PATH"]) {
       const path = env.get(name)
       expect(path, name).toBeDefined()
       expect(

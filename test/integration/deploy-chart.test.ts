@@ -64,6 +64,26 @@ const mainContainer = (objects: ReadonlyArray<K8sObject>) => podSpecOf(objects).
 const configData = (objects: ReadonlyArray<K8sObject>): Record<string, string> => one(objects, "ConfigMap").data
 const secretRefs = (objects: ReadonlyArray<K8sObject>) =>
   (mainContainer(objects).env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef !== undefined)
+const volumeNamed = (objects: ReadonlyArray<K8sObject>, name: string) =>
+  podSpecOf(objects).volumes.find((v: any) => v.name === name)
+
+/** The mount of the main container that holds `path`, and its volume. */
+const mountOf = (objects: ReadonlyArray<K8sObject>, path: string) => {
+  const mount = mainContainer(objects).volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`))
+  expect(mount, `${path} is on a mounted volume`).toBeDefined()
+  return { mount, volume: volumeNamed(objects, mount.name) }
+}
+
+/** The file a `*_FILE` variable names: on a read-only mount of that Secret, under that key. */
+const expectSecretFile = (objects: ReadonlyArray<K8sObject>, variable: string, secretName: string, key: string) => {
+  const path = configData(objects)[variable]!
+  const { mount, volume } = mountOf(objects, path)
+  expect(mount.readOnly, `${variable} mount is read-only`).toBe(true)
+  expect(mount.subPath, `${variable}: a directory mount, so Kubernetes can update the file in place`).toBeUndefined()
+  expect(volume.secret.secretName).toBe(secretName)
+  expect(volume.secret.items).toEqual([{ key, path: path.slice(mount.mountPath.length + 1) }])
+  return path
+}
 
 /** What every workload of every render must hold: probes, resources, a locked-down context, writable volumes only. */
 const expectHardenedWorkloads = (objects: ReadonlyArray<K8sObject>) => {
@@ -94,8 +114,15 @@ const expectHardenedWorkloads = (objects: ReadonlyArray<K8sObject>) => {
       const mounts = new Map<string, string>(c.volumeMounts.map((m: any) => [m.mountPath, m.name]))
       const volume = (name: string | undefined) => pod.volumes.find((v: any) => v.name === name)
       expect(volume(mounts.get("/tmp"))?.emptyDir, `${where} /tmp is an emptyDir`).toBeDefined()
+      for (const m of c.volumeMounts) {
+        if (volume(m.name)?.secret !== undefined) expect(m.readOnly, `${where} secret ${m.name} read-only`).toBe(true)
+      }
       const data = configData(objects)
-      for (const path of [data.AGENT_TRACE_JSONL_PATH!, data.GUARDRAIL_AUDIT_PATH!]) {
+      for (const path of [
+        data.AGENT_TRACE_JSONL_PATH!,
+        data.GUARDRAIL_AUDIT_PATH!,
+        data.GUARDRAIL_AUDIT_CHANGES_PATH!
+      ]) {
         const mount = [...mounts.keys()].find((m) => m !== "/tmp" && path.startsWith(`${m}/`))
         expect(mount, `${path} is on a mounted volume`).toBeDefined()
         const v = volume(mounts.get(mount!))
@@ -117,20 +144,34 @@ const expectHardenedWorkloads = (objects: ReadonlyArray<K8sObject>) => {
   }
 }
 
-/** .env.example is fully covered: non-secrets in the ConfigMap, secrets only as secretKeyRefs. */
+/**
+ * .env.example is fully covered: non-secrets in the ConfigMap, secrets only as secretKeyRefs or
+ * as a file mounted from a Secret (the ConfigMap then names the file in `<NAME>_FILE`).
+ */
 const expectEnvCoverage = (objects: ReadonlyArray<K8sObject>, secretName: string) => {
   const data = configData(objects)
   const refs = secretRefs(objects)
   const refNames = new Set(refs.map((e: any) => e.name as string))
   for (const name of envExample.names) {
     if (envExample.secrets.has(name)) {
-      expect(refNames, `secret ${name} comes from the Secret`).toContain(name)
+      const file = data[`${name}_FILE`]
+      if (file !== undefined && file !== "") {
+        const { mount, volume } = mountOf(objects, file)
+        expect(mount.readOnly, `secret ${name} file is mounted read-only`).toBe(true)
+        expect(volume.secret, `secret ${name} file comes from a Secret`).toBeDefined()
+      } else {
+        expect(refNames, `secret ${name} comes from the Secret`).toContain(name)
+      }
       expect(data, `secret ${name} is not in the ConfigMap`).not.toHaveProperty(name)
     } else {
       expect(data, `${name} is in the ConfigMap`).toHaveProperty(name)
     }
   }
-  for (const key of Object.keys(data)) expect(key).not.toMatch(/TOKEN|API_KEY|PASSWORD|SECRET|REDIS_URL/)
+  // `*_FILE` variables hold paths of mounted Secret files, never secrets.
+  for (const [key, value] of Object.entries(data)) {
+    if (key.endsWith("_FILE")) expect(value, key).toMatch(/^$|^\/[^\s]+$/)
+    else expect(key).not.toMatch(/TOKEN|API_KEY|CODE_KEY|PASSWORD|SECRET|REDIS_URL/)
+  }
   for (const ref of refs) expect(ref.valueFrom.secretKeyRef.name).toBe(secretName)
   const plainEnv = (mainContainer(objects).env ?? []).filter((e: any) => e.value !== undefined)
   for (const e of plainEnv) expect(envExample.secrets.has(e.name), `${e.name} as a plain value`).toBe(false)
@@ -152,7 +193,16 @@ describe("Helm chart charts/security-agent", () => {
   it("renders the defaults (+ auth.existingSecret) into hardened manifests covering every variable of .env.example", () => {
     const objects = rendered({ set: SECRET })
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ["ConfigMap", "Deployment", "NetworkPolicy", "Pod", "Service", "ServiceAccount"].sort()
+      [
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "Pod",
+        "Secret",
+        "Service",
+        "ServiceAccount"
+      ].sort()
     )
     expectHardenedWorkloads(objects)
     expectEnvCoverage(objects, "sa-secrets")
@@ -340,9 +390,8 @@ describe("Helm chart charts/security-agent", () => {
     const container = mainContainer(objects)
     const mount = container.volumeMounts.find((m: any) => bundle.startsWith(`${m.mountPath}/`))
     expect(mount?.readOnly).toBe(true)
-    const volumes = podSpecOf(objects).volumes
-    expect(volumes.find((v: any) => v.name === mount.name).configMap.name).toBe("safeline-ca")
-    expect(volumes.find((v: any) => v.persistentVolumeClaim !== undefined).persistentVolumeClaim.claimName).toBe(
+    expect(volumeNamed(objects, mount.name).configMap.name).toBe("safeline-ca")
+    expect(mountOf(objects, configData(objects).AGENT_TRACE_JSONL_PATH!).volume.persistentVolumeClaim.claimName).toBe(
       "sa-logs"
     )
     expect(container.image).toBe(`security-agent@sha256:${"a".repeat(64)}`)
@@ -362,8 +411,198 @@ describe("Helm chart charts/security-agent", () => {
     expect(open).not.toContain("Authorization: Bearer")
   })
 
+  it("mounts a tokens file from a Secret as a read-only directory and points ASSISTANT_API_TOKENS_FILE at it", () => {
+    const objects = rendered({ set: { "auth.tokensFile.existingSecret": "sa-tokens" } })
+    expectHardenedWorkloads(objects)
+    const path = expectSecretFile(objects, "ASSISTANT_API_TOKENS_FILE", "sa-tokens", "tokens")
+    expect(path).toBe("/etc/security-agent/tokens/tokens")
+    // A tokens file alone satisfies the refusal to serve 0.0.0.0 without a token.
+    expect(configData(objects).ASSISTANT_API_ALLOW_UNAUTHENTICATED).toBe("false")
+    expect(secretRefs(objects)).toEqual([])
+    // Next to ASSISTANT_API_TOKEN, which then becomes optional.
+    const both = rendered({
+      set: { ...SECRET, "auth.tokensFile.existingSecret": "sa-tokens", "auth.tokensFile.key": "api-tokens.txt" }
+    })
+    expectEnvCoverage(both, "sa-secrets")
+    expect(expectSecretFile(both, "ASSISTANT_API_TOKENS_FILE", "sa-tokens", "api-tokens.txt")).toBe(
+      "/etc/security-agent/tokens/api-tokens.txt"
+    )
+    expect(optionalOf(both).ASSISTANT_API_TOKEN).toBe(true)
+    // Without one the variable is empty (unset for the service) and nothing is mounted.
+    const none = rendered({ set: SECRET })
+    expect(configData(none).ASSISTANT_API_TOKENS_FILE).toBe("")
+    expect(volumeNamed(none, "api-tokens")).toBeUndefined()
+    expect(optionalOf(none).ASSISTANT_API_TOKEN).toBe(false)
+  })
+
+  it("generates the confirmation-code key into its own Secret, mounted read-only, or uses codeKey.existingSecret", () => {
+    const objects = rendered({ set: SECRET, release: "demo" })
+    const secret = ofKind(objects, "Secret").find((o) => o.metadata.name === "demo-security-agent-code-key")
+    expect(secret, "generated code key Secret").toBeDefined()
+    const key = Buffer.from(secret!.data["code-key"], "base64").toString("utf8")
+    expect(key).toMatch(/^[A-Za-z0-9]{64}$/)
+    expect(expectSecretFile(objects, "ASSISTANT_CODE_KEY_FILE", "demo-security-agent-code-key", "code-key")).toBe(
+      "/etc/security-agent/code-key/code-key"
+    )
+    // Kept across upgrades through `lookup`: the template must read the live Secret first.
+    expect(readFileSync(repoPath("charts", "security-agent", "templates", "secret-code-key.yaml"), "utf8")).toMatch(
+      /lookup "v1" "Secret" \.Release\.Namespace \$name/
+    )
+    const existing = rendered({ set: { ...SECRET, "codeKey.existingSecret": "sa-code-key", "codeKey.key": "hmac" } })
+    expect(ofKind(existing, "Secret")).toEqual([])
+    expectSecretFile(existing, "ASSISTANT_CODE_KEY_FILE", "sa-code-key", "hmac")
+    expectEnvCoverage(existing, "sa-secrets")
+  })
+
+  it("keeps the audit on a ReadWriteOnce PersistentVolumeClaim by default, kept on uninstall, replaced with Recreate", () => {
+    const objects = rendered({ set: SECRET })
+    const pvc = one(objects, "PersistentVolumeClaim")
+    expect(pvc.metadata.name).toBe("sa-security-agent-audit")
+    expect(pvc.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep")
+    expect(pvc.spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "2Gi" } } })
+    const data = configData(objects)
+    for (const path of [data.GUARDRAIL_AUDIT_PATH!, data.GUARDRAIL_AUDIT_CHANGES_PATH!]) {
+      const { mount, volume } = mountOf(objects, path)
+      expect(volume.persistentVolumeClaim.claimName, path).toBe("sa-security-agent-audit")
+      expect(mount.subPathExpr, "one pod: no per-pod subdirectory").toBeUndefined()
+    }
+    expect(data.GUARDRAIL_AUDIT_CHANGES_PATH).toMatch(/\/waf-changes\.jsonl$/)
+    // The trace log stays on the (ephemeral) data volume.
+    expect(mountOf(objects, data.AGENT_TRACE_JSONL_PATH!).volume.emptyDir).toBeDefined()
+    expect(one(objects, "Deployment").spec.strategy).toEqual({ type: "Recreate" })
+
+    const tuned = rendered({
+      set: {
+        ...SECRET,
+        "auditVolume.persistence.size": "20Gi",
+        "auditVolume.persistence.storageClass": "fast-ssd"
+      }
+    })
+    expect(one(tuned, "PersistentVolumeClaim").spec).toMatchObject({
+      storageClassName: "fast-ssd",
+      resources: { requests: { storage: "20Gi" } }
+    })
+    const noClass = rendered({ set: { ...SECRET, "auditVolume.persistence.storageClass": "-" } })
+    expect(one(noClass, "PersistentVolumeClaim").spec.storageClassName).toBe("")
+
+    const claimed = rendered({ set: { ...SECRET, "auditVolume.persistence.existingClaim": "sa-audit-archive" } })
+    expect(ofKind(claimed, "PersistentVolumeClaim")).toEqual([])
+    expect(volumeNamed(claimed, "audit").persistentVolumeClaim.claimName).toBe("sa-audit-archive")
+
+    const ephemeral = rendered({ set: { ...SECRET, "auditVolume.persistence.enabled": false } })
+    expectHardenedWorkloads(ephemeral)
+    expect(ofKind(ephemeral, "PersistentVolumeClaim")).toEqual([])
+    expect(volumeNamed(ephemeral, "audit").emptyDir).toEqual({ sizeLimit: "1Gi" })
+    expect(one(ephemeral, "Deployment").spec.strategy.type).toBe("RollingUpdate")
+    // Without persistence the audit must leave the pod: a shipper container can read the volume.
+    const shipped = rendered({
+      set: {
+        ...SECRET,
+        "auditVolume.persistence.enabled": false,
+        "extraContainers[0].name": "audit-shipper",
+        "extraContainers[0].image": "fluent/fluent-bit:3.1",
+        "extraContainers[0].volumeMounts[0].name": "audit",
+        "extraContainers[0].volumeMounts[0].mountPath": "/audit",
+        "extraContainers[0].volumeMounts[0].readOnly": true
+      }
+    })
+    expect(podSpecOf(shipped).containers.map((c: any) => c.name)).toEqual(["security-agent", "audit-shipper"])
+    expect(podSpecOf(shipped).containers[1].volumeMounts).toEqual([
+      { name: "audit", mountPath: "/audit", readOnly: true }
+    ])
+  })
+
+  it("gives each replica its own audit subdirectory on a shared (ReadWriteMany) volume, and rolls pods one by one", () => {
+    const objects = rendered({ values: [REPLICAS_REDIS_VALUES] })
+    expect(one(objects, "PersistentVolumeClaim").spec).toMatchObject({
+      accessModes: ["ReadWriteMany"],
+      storageClassName: "nfs-client"
+    })
+    const { mount } = mountOf(objects, configData(objects).GUARDRAIL_AUDIT_CHANGES_PATH!)
+    expect(mount.subPathExpr).toBe("$(POD_NAME)")
+    expect(mainContainer(objects).env).toContainEqual({
+      name: "POD_NAME",
+      valueFrom: { fieldRef: { fieldPath: "metadata.name" } }
+    })
+    expect(one(objects, "Deployment").spec.strategy.type).toBe("RollingUpdate")
+    // Opting in to ReadWriteOnce with replicas (all on one node) also splits the files per pod.
+    const optedIn = rendered({
+      values: [REPLICAS_REDIS_VALUES],
+      set: {
+        "auditVolume.persistence.accessModes[0]": "ReadWriteOnce",
+        "auditVolume.persistence.allowReadWriteOnceWithReplicas": true
+      }
+    })
+    expect(mountOf(optedIn, configData(optedIn).GUARDRAIL_AUDIT_PATH!).mount.subPathExpr).toBe("$(POD_NAME)")
+    expect(one(optedIn, "Deployment").spec.strategy.type).toBe("Recreate")
+  })
+
+  it("puts the access, rate-limit and code-throttling settings into the ConfigMap", () => {
+    const data = configData(
+      rendered({
+        set: {
+          ...SECRET,
+          "api.allowedHosts": "{sa.example.internal,sa.local}",
+          "api.allowedOrigins": "{https://console.example.internal}",
+          "api.trustedProxies": "{10.42.0.0/16,fd00::/8}",
+          "api.rateLimit": 30,
+          "api.bodyTimeoutSeconds": 5,
+          "guardrails.confirmationMaxFailuresPerPrincipal": 4,
+          "guardrails.confirmationFailureWindowSeconds": 600
+        }
+      })
+    )
+    expect(data).toMatchObject({
+      ASSISTANT_API_ALLOWED_HOSTS: "sa.example.internal,sa.local",
+      ASSISTANT_API_ALLOWED_ORIGINS: "https://console.example.internal",
+      ASSISTANT_API_TRUSTED_PROXIES: "10.42.0.0/16,fd00::/8",
+      ASSISTANT_API_RATE_LIMIT: "30",
+      ASSISTANT_API_BODY_TIMEOUT_SECONDS: "5",
+      CONFIRMATION_MAX_FAILURES_PER_PRINCIPAL: "4",
+      CONFIRMATION_FAILURE_WINDOW_SECONDS: "600"
+    })
+    expect(configData(rendered({ set: SECRET }))).toMatchObject({
+      ASSISTANT_API_ALLOWED_HOSTS: "",
+      ASSISTANT_API_TRUSTED_PROXIES: "",
+      ASSISTANT_API_RATE_LIMIT: "120",
+      ASSISTANT_API_BODY_TIMEOUT_SECONDS: "10",
+      CONFIRMATION_MAX_FAILURES_PER_PRINCIPAL: "10",
+      CONFIRMATION_FAILURE_WINDOW_SECONDS: "900"
+    })
+  })
+
+  it("tells in NOTES.txt where tokens come from with a tokens file, and where the audit lives", () => {
+    const notes = renderNotes({ set: { "auth.tokensFile.existingSecret": "sa-tokens" } })
+    expect(notes).not.toContain("<no value>")
+    expect(notes).toContain("security-agent token <name>")
+    expect(notes).toContain("Secret sa-tokens")
+    expect(notes).toContain("PersistentVolumeClaim sa-security-agent-audit (ReadWriteOnce; kept on helm uninstall)")
+    expect(notes).toContain("Secret sa-security-agent-code-key")
+    const ephemeral = renderNotes({ set: { ...SECRET, "auditVolume.persistence.enabled": false } })
+    expect(ephemeral).toContain("LOST with the pod")
+  })
+
   it.each([
-    [{}, "auth.existingSecret is required"],
+    [{}, "auth.existingSecret or auth.tokensFile.existingSecret is required"],
+    [
+      { ...SECRET, replicaCount: 2, "sessions.store": "redis" },
+      "auditVolume.persistence.accessModes is ReadWriteOnce, but up to 2 replicas can run"
+    ],
+    [
+      { ...SECRET, "sessions.store": "redis", "autoscaling.enabled": true },
+      "auditVolume.persistence.accessModes is ReadWriteOnce, but up to 4 replicas can run"
+    ],
+    [{ ...SECRET, "api.rateLimit": -1 }, "/api/rateLimit"],
+    [{ ...SECRET, "api.allowedOrigins": "{https://console.example/path}" }, "/api/allowedOrigins/0"],
+    [{ ...SECRET, "api.trustedProxies": "{everyone}" }, "/api/trustedProxies/0"],
+    [{ ...SECRET, "auditVolume.persistence.accessModes[0]": "ReadOnlyMany" }, "/auditVolume/persistence/accessModes/0"],
+    [{ ...SECRET, "auth.tokensFile.mountPath": "tokens" }, "/auth/tokensFile/mountPath"],
+    [{ ...SECRET, "auth.tokensFile.existingSecret": "Bad_Name" }, "/auth/tokensFile/existingSecret"],
+    [{ ...SECRET, "codeKey.key": "a/b" }, "/codeKey/key"],
+    [
+      { ...SECRET, "guardrails.confirmationMaxFailuresPerPrincipal": 0 },
+      "/guardrails/confirmationMaxFailuresPerPrincipal"
+    ],
     [{ ...SECRET, replicaCount: 2 }, "sessions.store=memory keeps sessions inside one pod"],
     [{ ...SECRET, "autoscaling.enabled": true }, "sessions.store=memory keeps sessions inside one pod"],
     [{ "auth.allowUnauthenticated": true, "sessions.store": "redis" }, "reads REDIS_URL from the Secret"],

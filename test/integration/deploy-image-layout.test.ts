@@ -88,7 +88,7 @@ describe("the image's runtime layout, started without Docker", () => {
     const port = await freePort()
     const token = randomBytes(16).toString("hex")
     const imageEnv = Object.fromEntries([...envOf(runtime)].map(([k, v]) => [k, hostPath(v)]))
-    for (const name of ["AGENT_TRACE_JSONL_PATH", "GUARDRAIL_AUDIT_PATH"]) {
+    for (const name of ["AGENT_TRACE_JSONL_PATH", "GUARDRAIL_AUDIT_PATH", "GUARDRAIL_AUDIT_CHANGES_PATH"]) {
       expect(imageEnv[name], `${name} is mapped into a writable temp dir`).not.toBe(envOf(runtime).get(name))
     }
     const [command, ...args] = [...execForm(last(runtime, "ENTRYPOINT")!.args), ...execForm(last(runtime, "CMD")!.args)]

@@ -3,12 +3,41 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { TRACE_EVENTS } from "../../src/observability/Labels.js"
+import {
+  ACCESS_DENIED_REASONS,
+  CHANGE_AUDIT_PHASES,
+  CHAT_REJECT_REASONS,
+  GUARDRAIL_GATES,
+  GUARDRAIL_OUTCOMES,
+  TOKENS_FILE_RELOAD_RESULTS,
+  TRACE_EVENTS
+} from "../../src/observability/Labels.js"
 import { familyLabels, fullExposition } from "../support/fullExposition.js"
+import { alertRules, RULES_SOURCE, ruleGroupsOfFile } from "../support/rules.js"
 import { repoPath, runTool } from "../support/tools.js"
 
 const read = (...path: Array<string>) => readFileSync(repoPath(...path), "utf8")
 const RUNBOOK = read("docs", "agent-observability-runbook.md")
+const SECURITY = read("docs", "security.md")
+
+/** The rows of the Markdown table that follows `heading`, as trimmed cells. */
+const tableAfter = (doc: string, heading: string): Array<Array<string>> => {
+  const section = doc.split(heading)[1]
+  if (section === undefined) throw new Error(`no "${heading}" in the document`)
+  const rows: Array<Array<string>> = []
+  for (const line of section.split("\n").slice(1)) {
+    if (line.startsWith("|"))
+      rows.push(
+        line
+          .split("|")
+          .slice(1, -1)
+          .map((c) => c.trim())
+      )
+    else if (rows.length > 0) break
+  }
+  return rows
+}
+const backticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)
 const DEFAULT_NS = "security_agent"
 
 const filesUnder = (dir: string): Array<string> =>
@@ -114,6 +143,51 @@ describe("docs drift", () => {
       expect(envExample, `.env.example: ${variable}`).toMatch(new RegExp(`^${variable}=`, "m"))
       expect(reference, `docs/configuration.md: ${variable}`).toContain(`\`${variable}\``)
       expect(chart, `chart: ${variable}`).toContain(variable)
+    }
+  })
+
+  it("documents every guardrail gate and every reason each gate can give, in the runbook", () => {
+    const rows = tableAfter(RUNBOOK, "### Guardrail reasons, per gate")
+    for (const gate of GUARDRAIL_GATES) {
+      const reasons = new Set(
+        rows.filter((r) => backticked(r[0] ?? "").includes(gate)).flatMap((r) => backticked(r[2] ?? ""))
+      )
+      for (const [, reason] of GUARDRAIL_OUTCOMES[gate]) expect(reasons, `${gate}/${reason}`).toContain(reason)
+    }
+  })
+
+  it("lists every value of the closed label sets in the runbook", () => {
+    const rows = tableAfter(RUNBOOK, "### Closed label sets")
+    const valuesOf = (label: string) =>
+      new Set(rows.filter((r) => (r[0] ?? "").includes(label)).flatMap((r) => backticked(r[1] ?? "")))
+    const sets: Array<[string, ReadonlyArray<string>]> = [
+      ["`gate`", GUARDRAIL_GATES],
+      ["(chat rejections)", CHAT_REJECT_REASONS],
+      ["(access denied)", ACCESS_DENIED_REASONS],
+      ["`phase`", CHANGE_AUDIT_PHASES],
+      ["`result`", TOKENS_FILE_RELOAD_RESULTS]
+    ]
+    for (const [label, values] of sets) {
+      for (const value of values) expect(valuesOf(label), `${label} ${value}`).toContain(value)
+    }
+  })
+
+  it("explains the security model: every refusal reason, the security alerts and the access settings", () => {
+    for (const reason of ACCESS_DENIED_REASONS) expect(SECURITY, reason).toContain(reason)
+    const security = ruleGroupsOfFile(RULES_SOURCE).find((g) => g.name === "security-agent.security")
+    expect(security, "the security-agent.security rule group").toBeDefined()
+    const alerts = alertRules([security!]).map((r) => r.alert)
+    expect(alerts.length).toBeGreaterThanOrEqual(5)
+    for (const alert of alerts) expect(SECURITY + RUNBOOK, alert).toContain(alert)
+    const source = read("src", "config", "AppConfig.ts")
+    const variables = [
+      ...source.matchAll(
+        /\(\s*"((?:ASSISTANT_API_(?:TOKEN|ALLOW|TRUSTED|RATE|BODY)|ASSISTANT_CODE_|CONFIRMATION_|GUARDRAIL_AUDIT_)[A-Z0-9_]*)"/g
+      )
+    ].map((m) => m[1]!)
+    expect(variables.length).toBeGreaterThanOrEqual(12)
+    for (const variable of new Set(variables)) {
+      expect(SECURITY, `docs/security.md: ${variable}`).toMatch(new RegExp(`\`${variable}[\`=]`))
     }
   })
 })

@@ -59,12 +59,40 @@ app.kubernetes.io/part-of: security-agent
 {{- end }}
 {{- end }}
 
-{{/* Writable paths: the trace and audit logs live on the data volume. */}}
+{{/* Writable paths: the trace log on the data volume, the audit on the audit volume. */}}
 {{- define "security-agent.traceJsonlPath" -}}
 {{- printf "%s/logs/agent-traces.jsonl" (trimSuffix "/" .Values.dataVolume.mountPath) }}
 {{- end }}
 {{- define "security-agent.auditPath" -}}
-{{- printf "%s/logs/guardrails.jsonl" (trimSuffix "/" .Values.dataVolume.mountPath) }}
+{{- printf "%s/guardrails.jsonl" (trimSuffix "/" .Values.auditVolume.mountPath) }}
+{{- end }}
+{{- define "security-agent.auditChangesPath" -}}
+{{- printf "%s/waf-changes.jsonl" (trimSuffix "/" .Values.auditVolume.mountPath) }}
+{{- end }}
+
+{{/* Mounted secrets: the tokens file and the confirmation-code key. */}}
+{{- define "security-agent.tokensFilePath" -}}
+{{- if .Values.auth.tokensFile.existingSecret }}
+{{- printf "%s/%s" (trimSuffix "/" .Values.auth.tokensFile.mountPath) .Values.auth.tokensFile.key }}
+{{- end }}
+{{- end }}
+{{- define "security-agent.codeKeySecretName" -}}
+{{- default (printf "%s-code-key" (include "security-agent.fullname" .)) .Values.codeKey.existingSecret }}
+{{- end }}
+{{- define "security-agent.codeKeyPath" -}}
+{{- printf "/etc/security-agent/code-key/%s" .Values.codeKey.key }}
+{{- end }}
+
+{{/* The audit volume: its claim, whether it is shared by several pods, whether it attaches to one node only. */}}
+{{- define "security-agent.auditClaimName" -}}
+{{- default (printf "%s-audit" (include "security-agent.fullname" .)) .Values.auditVolume.persistence.existingClaim }}
+{{- end }}
+{{- define "security-agent.auditReadWriteOnce" -}}
+{{- and .Values.auditVolume.persistence.enabled (not (has "ReadWriteMany" .Values.auditVolume.persistence.accessModes)) }}
+{{- end }}
+{{/* Several writers on one persistent volume: each pod writes into its own subdirectory. */}}
+{{- define "security-agent.auditPerPodDir" -}}
+{{- and .Values.auditVolume.persistence.enabled (or (has "ReadWriteMany" .Values.auditVolume.persistence.accessModes) (gt (int (include "security-agent.maxReplicas" .)) 1)) }}
 {{- end }}
 {{- define "security-agent.caBundlePath" -}}
 {{- printf "/etc/security-agent/safeline-ca/%s" .Values.safeline.caBundle.key }}
@@ -74,7 +102,7 @@ app.kubernetes.io/part-of: security-agent
 {{- define "security-agent.secretRequired" -}}
 {{- $name := .name }}
 {{- $v := .root.Values }}
-{{- if eq $name "ASSISTANT_API_TOKEN" }}{{ not $v.auth.allowUnauthenticated }}
+{{- if eq $name "ASSISTANT_API_TOKEN" }}{{ not (or $v.auth.allowUnauthenticated $v.auth.tokensFile.existingSecret) }}
 {{- else if eq $name "REDIS_URL" }}{{ eq $v.sessions.store "redis" }}
 {{- else if eq $name "OPENAI_API_KEY" }}{{ and (eq $v.llm.provider "openai") (not $v.llm.openai.baseUrl) }}
 {{- else if eq $name "SAFELINE_API_TOKEN" }}{{ ne $v.safeline.url "" }}
@@ -86,8 +114,8 @@ app.kubernetes.io/part-of: security-agent
 
 {{/* Refuses configurations that would start an open or inconsistent service. */}}
 {{- define "security-agent.validate" -}}
-{{- if and (not .Values.auth.existingSecret) (not .Values.auth.allowUnauthenticated) }}
-{{- fail "auth.existingSecret is required: create a Secret holding ASSISTANT_API_TOKEN (kubectl create secret generic sa-secrets --from-literal=ASSISTANT_API_TOKEN=$(openssl rand -hex 32)) and set auth.existingSecret=sa-secrets, or set auth.allowUnauthenticated=true explicitly to serve the API without a token (not recommended)" }}
+{{- if and (not .Values.auth.existingSecret) (not .Values.auth.tokensFile.existingSecret) (not .Values.auth.allowUnauthenticated) }}
+{{- fail "auth.existingSecret or auth.tokensFile.existingSecret is required: the API binds 0.0.0.0 and must not serve without a token. Create a Secret holding ASSISTANT_API_TOKEN (kubectl create secret generic sa-secrets --from-literal=ASSISTANT_API_TOKEN=$(openssl rand -hex 32)) and set auth.existingSecret=sa-secrets, or a Secret holding a tokens file (security-agent token <name> <role> prints its lines) and set auth.tokensFile.existingSecret, or set auth.allowUnauthenticated=true explicitly to serve the API without a token (not recommended)" }}
 {{- end }}
 {{- if and (gt (int (include "security-agent.maxReplicas" .)) 1) (eq .Values.sessions.store "memory") }}
 {{- fail (printf "sessions.store=memory keeps sessions inside one pod, but up to %s replicas can run (replicaCount or autoscaling.maxReplicas > 1): set sessions.store=redis and put REDIS_URL into the Secret named by auth.existingSecret, or run a single replica" (include "security-agent.maxReplicas" .)) }}
@@ -97,6 +125,9 @@ app.kubernetes.io/part-of: security-agent
 {{- end }}
 {{- if and (ne .Values.llm.provider "offline") (not .Values.auth.existingSecret) (not (and (eq .Values.llm.provider "openai") .Values.llm.openai.baseUrl)) }}
 {{- fail (printf "llm.provider=%s needs its API key from the Secret named by auth.existingSecret: set auth.existingSecret" .Values.llm.provider) }}
+{{- end }}
+{{- if and (eq (include "security-agent.auditReadWriteOnce" .) "true") (gt (int (include "security-agent.maxReplicas" .)) 1) (not .Values.auditVolume.persistence.allowReadWriteOnceWithReplicas) }}
+{{- fail (printf "auditVolume.persistence.accessModes is ReadWriteOnce, but up to %s replicas can run: a ReadWriteOnce volume attaches to one node, so pods scheduled elsewhere never start. Use a storage class that offers ReadWriteMany (auditVolume.persistence.accessModes={ReadWriteMany}; each pod writes its own subdirectory), or set auditVolume.persistence.enabled=false and ship the audit off the pods (it is lost with a pod otherwise), or set auditVolume.persistence.allowReadWriteOnceWithReplicas=true if every replica runs on the node that holds the volume" (include "security-agent.maxReplicas" .)) }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
