@@ -160,3 +160,9 @@ export const simulatorWithServices = () => {
     }
   }
 }
+
+/** Waits, if needed, until a one-minute window (the rate limit's) has at least 10 s left. */
+export const wellInsideAMinute = async () => {
+  const intoMinute = Date.now() % 60_000
+  if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute))
+}
