@@ -1,7 +1,7 @@
 // Specialists build a complete, factual draft from tool data; the Reasoner may rephrase it.
 // If the language model is down, the user still gets the draft, said to be the built-in one.
 import { Effect, Option } from "effect"
-import type { SpecialistName } from "../observability/Labels.js"
+import type { SpecialistName } from "../domain/Agents.js"
 import { Reasoner } from "../reasoning/Reasoner.js"
 
 export const composeReply = (

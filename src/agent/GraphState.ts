@@ -1,8 +1,8 @@
 // The state one turn carries through the LangGraph graph: the message, what the supervisor
 // chose, the specialist's reply, and the session's pending change (in and out).
 import { Annotation } from "@langchain/langgraph"
-import type { SourceRef } from "../knowledge/Passage.js"
-import type { SpecialistName } from "../observability/Labels.js"
+import type { SpecialistName } from "../domain/Agents.js"
+import type { SourceRef } from "../domain/Chat.js"
 import type { HistoryMessage } from "../reasoning/Reasoner.js"
 import type { PendingAction } from "../sessions/Session.js"
 

@@ -3,8 +3,8 @@
 // turns a typed failure into a clear reply instead of a crashed turn.
 import type { LangGraphRunnableConfig } from "@langchain/langgraph"
 import { Cause, Effect, Exit, Runtime } from "effect"
+import type { AgentName } from "../domain/Agents.js"
 import { withTurnChildSpan } from "../observability/Correlation.js"
-import type { AgentName } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import type { TurnState, TurnUpdate } from "./GraphState.js"
 

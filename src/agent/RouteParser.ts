@@ -1,6 +1,6 @@
 // The route guardrail: a model's route proposal is trusted only when it names exactly one
 // allowed specialist, whatever quotes, case, punctuation or sentence surround it.
-import { SPECIALISTS, type SpecialistName } from "../observability/Labels.js"
+import { SPECIALISTS, type SpecialistName } from "../domain/Agents.js"
 
 /** Spellings a model may use for a specialist, normalised to lowercase words. */
 const ALIASES: ReadonlyArray<readonly [RegExp, SpecialistName]> = [

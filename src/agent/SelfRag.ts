@@ -3,16 +3,13 @@
 // `selfrag.attempt <n>` span recording its guardrail gates and its decision.
 import { Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import type { AgentName } from "../domain/Agents.js"
+import type { SourceRef } from "../domain/Chat.js"
+import { SELFRAG_OUTCOMES, type SelfRagDecision, type SelfRagReason } from "../domain/Outcomes.js"
 import { type CitationCheck, checkCitations } from "../knowledge/Citations.js"
-import type { Passage, SourceRef } from "../knowledge/Passage.js"
+import type { Passage } from "../knowledge/Passage.js"
 import { withTurnChildSpan } from "../observability/Correlation.js"
-import {
-  type AgentName,
-  bounded,
-  SELFRAG_OUTCOMES,
-  type SelfRagDecision,
-  type SelfRagReason
-} from "../observability/Labels.js"
+import { bounded } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { type Critique, Reasoner, type ReasonerError } from "../reasoning/Reasoner.js"
 import { RagSearchTool } from "../tools/RagSearchTool.js"

@@ -4,10 +4,10 @@
 import { randomUUID } from "node:crypto"
 import { Cause, Clock, Context, Data, Effect, Either, Exit, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { AGENTS, type AgentName } from "../domain/Agents.js"
+import type { TurnResult } from "../domain/Chat.js"
 import type { Principal } from "../domain/Principal.js"
-import type { SourceRef } from "../knowledge/Passage.js"
 import { getTurn, withTurnSpan } from "../observability/Correlation.js"
-import { AGENTS, type AgentName } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { redactSecrets } from "../observability/TraceEvent.js"
 import { Reasoner } from "../reasoning/Reasoner.js"
@@ -32,16 +32,6 @@ export interface TurnRequest {
  * is another session. Principal names cannot hold "/", so the key is unambiguous.
  */
 export const sessionStoreKey = (principal: Principal, sessionId: string): string => `${principal.name}/${sessionId}`
-
-export interface TurnResult {
-  readonly session_id: string
-  readonly turn_id: string
-  readonly trace_id: string
-  readonly route: AgentName
-  readonly reply: string
-  readonly sources: ReadonlyArray<SourceRef>
-  readonly pending_action?: { readonly action: string; readonly summary: string; readonly expires_at: string }
-}
 
 /** The graph itself broke (a defect): the caller answers 500 with the trace id, nothing more. */
 export class TurnFailed extends Data.TaggedError("TurnFailed")<{

@@ -2,7 +2,7 @@
 // which is kept apart from the training examples; accuracy per route and a confusion matrix.
 import { readFileSync } from "node:fs"
 import { resolveDataPath } from "../config/DataPaths.js"
-import { SPECIALISTS, type SpecialistName } from "../observability/Labels.js"
+import { SPECIALISTS, type SpecialistName } from "../domain/Agents.js"
 import { type LabelledExample, loadRoutingExamples, trainRouteClassifier } from "../reasoning/RouteClassifier.js"
 
 export const ROUTING_EVAL_SET = "data/eval/routing.json"

@@ -2,36 +2,7 @@
 // is generated from. Handlers live apart (ChatRoutes.ts, HealthRoutes.ts, TraceRoutes.ts).
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { AGENTS } from "../observability/Labels.js"
-
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
-
-export const SessionId = Schema.String.pipe(
-  Schema.pattern(SESSION_ID_PATTERN, { message: () => "session_id must be 1-128 characters of [A-Za-z0-9._:-]" })
-)
-
-export const ChatRequest = Schema.Struct({
-  message: Schema.String.annotations({ description: "What the user says" }),
-  session_id: Schema.optional(SessionId).annotations({ description: "Continue this session (new if unknown)" })
-})
-
-export const SourceRef = Schema.Struct({ source: Schema.String, section: Schema.String })
-
-export const PendingActionView = Schema.Struct({
-  action: Schema.String,
-  summary: Schema.String,
-  expires_at: Schema.String.annotations({ description: "ISO-8601 UTC" })
-})
-
-export const ChatResponse = Schema.Struct({
-  session_id: Schema.String,
-  turn_id: Schema.String.annotations({ description: '"1", "2", … per session; the same as in trace events' }),
-  trace_id: Schema.String.annotations({ description: "32 lowercase hex: the turn span's trace id" }),
-  route: Schema.Literal(...AGENTS),
-  reply: Schema.String,
-  sources: Schema.Array(SourceRef),
-  pending_action: Schema.optional(PendingActionView)
-})
+import { ChatRequest, ChatResponse, SessionId, TurnId } from "../domain/Chat.js"
 
 /** RFC 9457 problem details, with the short code (`error`) and, for a 500, `trace_id` as extensions. */
 export const ErrorBody = Schema.Struct({
@@ -94,7 +65,7 @@ class ChatGroup extends HttpApiGroup.make("chat")
   )
   .add(
     HttpApiEndpoint.get("turnTrace", "/v1/sessions/:session_id/turns/:turn_id/trace")
-      .setPath(Schema.Struct({ session_id: SessionId, turn_id: Schema.String }))
+      .setPath(Schema.Struct({ session_id: SessionId, turn_id: TurnId }))
       .addSuccess(TurnTrace)
       .addError(error(401, "Missing or wrong bearer token"))
       .addError(error(403, "A request without a token from a Host or Origin that is not allowed"))

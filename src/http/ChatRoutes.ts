@@ -5,10 +5,10 @@ import { HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { Turn } from "../agent/Turn.js"
 import { AppConfig } from "../config/AppConfig.js"
+import { ChatRequest, SESSION_ID_PATTERN, SESSION_ID_RULE } from "../domain/Chat.js"
 import type { Principal } from "../domain/Principal.js"
 import type { ChatRejectReason } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
-import { ChatRequest, SESSION_ID_PATTERN } from "./Api.js"
 import { problem } from "./Problem.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { readBodyText } from "./RawBody.js"
@@ -51,7 +51,7 @@ export const parseChatBody = (
   }
   const sessionId = (json as Record<string, unknown>).session_id
   if (sessionId !== undefined && (typeof sessionId !== "string" || !SESSION_ID_PATTERN.test(sessionId))) {
-    return Either.left(reject(400, "invalid_session_id", "session_id must be 1-128 characters of [A-Za-z0-9._:-]"))
+    return Either.left(reject(400, "invalid_session_id", SESSION_ID_RULE))
   }
   // Checked before the schema: decoding a deeply nested non-string `message` would overflow the
   // stack while describing the value in the error (a 500 instead of a 400).

@@ -2,21 +2,17 @@
 // A principal reads only its own sessions: unknown and foreign turns answer the same 404.
 import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
+import { SESSION_ID_PATTERN, SESSION_ID_RULE, TURN_ID_PATTERN, TURN_ID_RULE } from "../domain/Chat.js"
 import type { Principal } from "../domain/Principal.js"
 import { TraceSink } from "../observability/TraceSink.js"
-import { SESSION_ID_PATTERN } from "./Api.js"
 import { problem } from "./Problem.js"
 
 export const turnTraceHandler = (principal: Principal, params: Readonly<Record<string, string>>) =>
   Effect.gen(function* () {
     const sessionId = params.session_id ?? ""
     const turnId = params.turn_id ?? ""
-    if (!SESSION_ID_PATTERN.test(sessionId) || !/^[1-9]\d{0,9}$/.test(turnId)) {
-      return problem(
-        400,
-        "invalid_path",
-        "session id must match [A-Za-z0-9._:-]{1,128} and turn id be a positive integer"
-      )
+    if (!SESSION_ID_PATTERN.test(sessionId) || !TURN_ID_PATTERN.test(turnId)) {
+      return problem(400, "invalid_path", `${SESSION_ID_RULE}; ${TURN_ID_RULE}`)
     }
     const events = yield* Effect.flatMap(TraceSink, (sink) => sink.eventsOfTurn(principal, sessionId, turnId))
     if (events.length === 0) {

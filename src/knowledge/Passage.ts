@@ -11,9 +11,3 @@ export interface Passage {
   readonly text: string
   readonly score: number
 }
-
-/** What a reply cites: the contract's `sources` items. */
-export interface SourceRef {
-  readonly source: string
-  readonly section: string
-}

@@ -3,8 +3,8 @@
 import { mkdir, open } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Data, Effect, FiberRef } from "effect"
+import type { ChangeAuditPhase } from "../domain/Outcomes.js"
 import { currentTurn } from "./Correlation.js"
-import type { ChangeAuditPhase } from "./Labels.js"
 import { redactSecrets } from "./TraceEvent.js"
 
 /** What config_manager reports about one change: never the confirmation code. */

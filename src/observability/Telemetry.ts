@@ -1,39 +1,36 @@
 // One typed recorder per signal: each writes its metric, its trace event and (for guardrails)
 // its audit record together, so the three can never drift apart.
 import { Context, Effect, Layer, Metric } from "effect"
-import { AgentMetrics, withLabels } from "./AgentMetrics.js"
-import { AuditLog } from "./AuditLog.js"
-import { getTurn } from "./Correlation.js"
+import { AGENTS, type AgentName } from "../domain/Agents.js"
 import {
-  ACCESS_DENIED_REASONS,
-  type AccessDeniedReason,
-  AGENTS,
-  type AgentName,
-  bounded,
   CHANGE_AUDIT_PHASES,
-  CHAT_REJECT_REASONS,
   type ChangeAuditPhase,
-  type ChatRejectReason,
-  DEPENDENCIES,
-  type Dependency,
   GUARDRAIL_OUTCOMES,
   type GuardrailDecision,
   type GuardrailGate,
   type GuardrailReason,
   NODE_STATUSES,
   type NodeStatus,
-  READINESS_CHECKS,
-  type ReadinessCheck,
   SELFRAG_OUTCOMES,
   type SelfRagDecision,
-  type SelfRagReason,
+  type SelfRagReason
+} from "../domain/Outcomes.js"
+import { TOOL_STATUSES, TOOLS, TOOLS_BY_AGENT, type ToolName, type ToolStatus } from "../domain/Tools.js"
+import { AgentMetrics, withLabels } from "./AgentMetrics.js"
+import { AuditLog } from "./AuditLog.js"
+import { getTurn } from "./Correlation.js"
+import {
+  ACCESS_DENIED_REASONS,
+  type AccessDeniedReason,
+  bounded,
+  CHAT_REJECT_REASONS,
+  type ChatRejectReason,
+  DEPENDENCIES,
+  type Dependency,
+  READINESS_CHECKS,
+  type ReadinessCheck,
   TOKENS_FILE_RELOAD_RESULTS,
-  TOOL_STATUSES,
-  TOOLS,
-  TOOLS_BY_AGENT,
   type TokensFileReloadResult,
-  type ToolName,
-  type ToolStatus,
   TRACE_EVENTS,
   TRACE_SINKS
 } from "./Labels.js"

@@ -2,8 +2,9 @@
 // reply from tool data, and the Self-RAG draft and critic. Live layers: offline (no network)
 // and LLM-backed (LangChain chat models); tests script it.
 import { Context, Data, type Effect } from "effect"
+import type { SpecialistName } from "../domain/Agents.js"
+import type { SelfRagDecision } from "../domain/Outcomes.js"
 import type { Passage } from "../knowledge/Passage.js"
-import type { SelfRagDecision, SpecialistName } from "../observability/Labels.js"
 
 export class ReasonerError extends Data.TaggedError("ReasonerError")<{
   readonly message: string

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs"
 import { stemmer } from "stemmer"
 import { resolveDataPath } from "../config/DataPaths.js"
-import { SPECIALISTS, type SpecialistName } from "../observability/Labels.js"
+import { SPECIALISTS, type SpecialistName } from "../domain/Agents.js"
 
 export interface LabelledExample {
   readonly text: string

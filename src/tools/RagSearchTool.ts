@@ -1,10 +1,10 @@
 // tool_rag_search: a knowledge-base search made by an agent, recorded as a tool call (metric,
 // latency, `tool.call` event) in an `execute_tool tool_rag_search` span around the retrieval span.
 import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import type { AgentName } from "../domain/Agents.js"
 import { KnowledgeBase, type KnowledgeSearchOptions } from "../knowledge/KnowledgeBase.js"
 import type { Passage } from "../knowledge/Passage.js"
 import { withTurnChildSpan } from "../observability/Correlation.js"
-import type { AgentName } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import type { ToolError } from "./ToolError.js"
 

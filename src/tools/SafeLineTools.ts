@@ -1,8 +1,9 @@
 // The tools the agent nodes call: each SafeLine operation (and the threat lookup) under its
 // CONTRACT.md name, recorded as a tool call (metric + trace event) inside an `execute_tool` span.
 import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import type { AgentName } from "../domain/Agents.js"
+import type { ToolName } from "../domain/Tools.js"
 import { withTurnChildSpan } from "../observability/Correlation.js"
-import type { AgentName, ToolName } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import type { SafeLineClient } from "./SafeLineClient.js"
 import { SafeLineError, type SafeLineFailure } from "./SafeLineError.js"

@@ -1,7 +1,7 @@
 // The one failure a tool call reports to the agent nodes: which tool, a message a person can act
 // on, and a bounded error type for traces and spans.
 import { Data } from "effect"
-import type { ToolName } from "../observability/Labels.js"
+import type { ToolName } from "../domain/Tools.js"
 
 /**
  * Bounded `errorType` values: safeline_auth, safeline_timeout, safeline_unreachable, safeline_tls,

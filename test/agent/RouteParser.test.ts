@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { parseRoute } from "../../src/agent/RouteParser.js"
-import { SPECIALISTS } from "../../src/observability/Labels.js"
+import { SPECIALISTS } from "../../src/domain/Agents.js"
 
 describe("parseRoute (route_parse guardrail)", () => {
   it.each([

@@ -3,12 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { CHANGE_AUDIT_PHASES, GUARDRAIL_GATES, GUARDRAIL_OUTCOMES } from "../../src/domain/Outcomes.js"
 import {
   ACCESS_DENIED_REASONS,
-  CHANGE_AUDIT_PHASES,
   CHAT_REJECT_REASONS,
-  GUARDRAIL_GATES,
-  GUARDRAIL_OUTCOMES,
   TOKENS_FILE_RELOAD_RESULTS,
   TRACE_EVENTS
 } from "../../src/observability/Labels.js"

@@ -1,10 +1,11 @@
 // An exposition holding every metric the service can export (each signal recorded once), for
 // checks that compare docs, alert rules and dashboards against what the code really exports.
 import { Effect } from "effect"
+import { AGENTS } from "../../src/domain/Agents.js"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
+import { TOOLS } from "../../src/domain/Tools.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
-import { AGENTS, TOOLS } from "../../src/observability/Labels.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
 import { testObservability } from "./layers.js"
 

@@ -2,7 +2,7 @@
 // cancel goes to config_manager deterministically; anything else is the Reasoner's proposal,
 // trusted only after the route guardrail parses it.
 import { Effect } from "effect"
-import type { SpecialistName } from "../../observability/Labels.js"
+import type { SpecialistName } from "../../domain/Agents.js"
 import { Telemetry } from "../../observability/Telemetry.js"
 import { Reasoner } from "../../reasoning/Reasoner.js"
 import { parseConfigIntent } from "../ConfigIntent.js"
