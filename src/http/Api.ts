@@ -1,8 +1,33 @@
-// The HTTP contract: request/response schemas and the HttpApi definition the OpenAPI document
-// is generated from. Handlers live apart (ChatRoutes.ts, HealthRoutes.ts, TraceRoutes.ts).
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Schema } from "effect"
+// The HTTP contract: every endpoint, who may call it, what it answers — and so the OpenAPI
+// document, the router (HttpApiBuilder) and the access gate's route table, all from this one
+// definition. Handlers live apart (ApiHandlers.ts).
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
+import { Context, Schema } from "effect"
 import { ChatRequest, ChatResponse, SessionId, TurnId } from "../domain/Chat.js"
+import type { Principal } from "../domain/Principal.js"
+import type { RouteAccess } from "./RouteTable.js"
+
+export const API_VERSION = "0.1.0"
+
+/** Who may call an endpoint: every endpoint declares it, and the gate refuses one that does not. */
+export class EndpointAccess extends Context.Tag("security-agent/EndpointAccess")<EndpointAccess, RouteAccess>() {}
+
+/** Who sends a request: the principal the access gate admitted, and the client's address. */
+export interface Caller {
+  readonly principal: Principal
+  readonly clientAddress: string | undefined
+}
+
+/** The caller of the current request, for the handlers. */
+export class CurrentCaller extends Context.Tag("security-agent/CurrentCaller")<CurrentCaller, Caller>() {}
 
 /** RFC 9457 problem details, with the short code (`error`) and, for a 500, `trace_id` as extensions. */
 export const ErrorBody = Schema.Struct({
@@ -12,7 +37,20 @@ export const ErrorBody = Schema.Struct({
   detail: Schema.String.annotations({ description: "What happened and what to do next" }),
   error: Schema.String.annotations({ description: "Short machine-readable code, e.g. rate_limited" }),
   trace_id: Schema.optional(Schema.String)
-})
+}).pipe(HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }))
+
+const problem = (status: number, description: string) =>
+  ErrorBody.annotations({ ...HttpApiSchema.annotations({ status }), description })
+
+/**
+ * Bearer tokens (ASSISTANT_API_TOKEN, ASSISTANT_API_TOKENS_FILE). The gate authenticates before
+ * routing; this middleware hands its verdict to the handlers and declares the scheme.
+ */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("security-agent/Authorization", {
+  provides: CurrentCaller,
+  failure: problem(401, "Missing or wrong bearer token"),
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
 
 export const TraceEventView = Schema.Struct({
   ts: Schema.String,
@@ -25,77 +63,91 @@ export const TraceEventView = Schema.Struct({
 })
 
 export const TurnTrace = Schema.Struct({
-  session_id: Schema.String,
-  turn_id: Schema.String,
+  session_id: SessionId,
+  turn_id: TurnId,
   events: Schema.Array(TraceEventView)
 })
 
-const error = (status: number, description: string) =>
-  ErrorBody.annotations({ ...HttpApiSchema.annotations({ status }), description })
+const ProbeResult = Schema.Struct({ ok: Schema.Boolean, detail: Schema.String })
+
+/** The body of /readyz, ready or not. */
+export const Readiness = Schema.Struct({
+  status: Schema.Literal("ready", "not_ready"),
+  failed_checks: Schema.optional(Schema.Array(Schema.String)),
+  checks: Schema.Record({ key: Schema.String, value: ProbeResult }),
+  dependencies: Schema.Record({ key: Schema.String, value: ProbeResult })
+})
+
+const REFUSED_WITHOUT_TOKEN =
+  "Without a token: a Host that is not loopback or allowed (DNS rebinding), or another site's Origin (cross-site request)"
 
 class ChatGroup extends HttpApiGroup.make("chat")
   .add(
     HttpApiEndpoint.post("chat", "/v1/chat")
       .setPayload(ChatRequest)
       .addSuccess(ChatResponse)
-      .addError(error(400, "Malformed JSON, wrong field types, bad session_id or a message over the limit"))
-      .addError(error(401, "Missing or wrong bearer token"))
+      .addError(problem(400, "Malformed JSON, wrong or unknown fields, a bad session_id or a message over the limit"))
+      .addError(problem(403, REFUSED_WITHOUT_TOKEN))
+      .addError(problem(408, "The body did not arrive within ASSISTANT_API_BODY_TIMEOUT_SECONDS"))
+      .addError(problem(409, "Another turn of this session is still running"))
+      .addError(problem(413, "Body larger than ASSISTANT_API_MAX_BODY_BYTES"))
       .addError(
-        error(
-          403,
-          "Without a token: a Host that is not loopback or allowed (DNS rebinding), or another site's Origin (cross-site request); with one: a role below the route's"
-        )
-      )
-      .addError(error(404, "No such endpoint (request targets are matched exactly: one spelling per route)"))
-      .addError(error(408, "The body did not arrive within ASSISTANT_API_BODY_TIMEOUT_SECONDS"))
-      .addError(error(409, "Another turn of this session is still running"))
-      .addError(error(413, "Body larger than ASSISTANT_API_MAX_BODY_BYTES"))
-      .addError(
-        error(
+        problem(
           429,
-          "More than ASSISTANT_API_RATE_LIMIT turns this minute for this principal; the Retry-After header says when to retry"
+          "More than ASSISTANT_API_RATE_LIMIT turns this minute for this principal; Retry-After says when to retry"
         )
       )
-      .addError(error(503, "The session store is unreachable"))
-      .addError(error(500, "The turn failed; the trace id identifies it"))
+      .addError(problem(503, "The session store is unreachable"))
+      .addError(problem(500, "The turn failed; trace_id identifies it"))
+      .annotate(EndpointAccess, "viewer")
       .annotate(
         OpenApi.Description,
-        "One turn of the conversation. The body is read as JSON whatever the Content-Type."
+        "One turn of the conversation, for the caller's session. The body is read as JSON whatever the Content-Type (so `curl -d` works). Viewers chat with read-only tools; only operators may request and confirm WAF changes."
       )
   )
   .add(
     HttpApiEndpoint.get("turnTrace", "/v1/sessions/:session_id/turns/:turn_id/trace")
       .setPath(Schema.Struct({ session_id: SessionId, turn_id: TurnId }))
       .addSuccess(TurnTrace)
-      .addError(error(401, "Missing or wrong bearer token"))
-      .addError(error(403, "A request without a token from a Host or Origin that is not allowed"))
+      .addError(problem(400, "A session or turn id that breaks the id rules"))
+      .addError(problem(403, REFUSED_WITHOUT_TOKEN))
       .addError(
-        error(404, "No trace of that turn in your sessions on this replica (unknown and foreign sessions alike)")
+        problem(404, "No trace of that turn in the caller's sessions on this replica (unknown and foreign alike)")
       )
-  ) {}
+      .annotate(EndpointAccess, "viewer")
+      .annotate(OpenApi.Description, "The trace events of one turn of one of the caller's sessions.")
+  )
+  .middleware(Authorization) {}
 
-class OpsGroup extends HttpApiGroup.make("operations")
-  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+class OperationsGroup extends HttpApiGroup.make("operations")
   .add(
-    HttpApiEndpoint.get("readyz", "/readyz")
-      .addSuccess(Schema.Unknown.annotations({ description: "Local checks and dependency reachability" }))
-      .addError(
-        Schema.Unknown.annotations({
-          ...HttpApiSchema.annotations({ status: 503 }),
-          description: "A local check failed"
-        })
-      )
+    HttpApiEndpoint.get("healthz", "/healthz")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+      .annotate(EndpointAccess, "public")
+      .annotate(OpenApi.Description, "Liveness: the process answers.")
   )
   .add(
-    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(
-      HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" })
-    )
+    HttpApiEndpoint.get("readyz", "/readyz")
+      .addSuccess(Readiness.annotations({ description: "Every local check passed; dependencies as reported" }))
+      .addError(
+        Readiness.annotations({
+          ...HttpApiSchema.annotations({ status: 503 }),
+          description: "A local check (graph, knowledge base, session store) failed"
+        })
+      )
+      .annotate(EndpointAccess, "public")
+      .annotate(OpenApi.Description, "Readiness: local checks decide; dependencies are only reported.")
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+      .annotate(EndpointAccess, "public")
+      .annotate(OpenApi.Description, "Prometheus exposition of the service and agent metrics.")
   ) {}
 
 export class SecurityAgentApi extends HttpApi.make("security-agent")
   .add(ChatGroup)
-  .add(OpsGroup)
+  .add(OperationsGroup)
   .annotate(OpenApi.Title, "security-agent")
+  .annotate(OpenApi.Version, API_VERSION)
   .annotate(OpenApi.Description, "AI agents that operate the SafeLine WAF, observable turn by turn") {}
-
-export const openApiDocument = () => OpenApi.fromApi(SecurityAgentApi)

@@ -6,18 +6,12 @@ import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { Turn } from "../agent/Turn.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { ChatRequest, SESSION_ID_PATTERN, SESSION_ID_RULE } from "../domain/Chat.js"
-import type { Principal } from "../domain/Principal.js"
 import type { ChatRejectReason } from "../observability/Labels.js"
 import { Telemetry } from "../observability/Telemetry.js"
+import type { Caller } from "./Api.js"
 import { problem } from "./Problem.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { readBodyText } from "./RawBody.js"
-
-/** Who sends the request, as the access check established it. */
-export interface Caller {
-  readonly principal: Principal
-  readonly clientAddress: string | undefined
-}
 
 interface Rejection {
   readonly status: number

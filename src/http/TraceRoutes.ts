@@ -1,20 +1,20 @@
 // GET /v1/sessions/:session_id/turns/:turn_id/trace: one turn's trace events, for a UI or the CLI.
-// A principal reads only its own sessions: unknown and foreign turns answer the same 404.
+// The ids were checked by the access gate; a principal reads only its own sessions: unknown and
+// foreign turns answer the same 404.
 import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { SESSION_ID_PATTERN, SESSION_ID_RULE, TURN_ID_PATTERN, TURN_ID_RULE } from "../domain/Chat.js"
 import type { Principal } from "../domain/Principal.js"
 import { TraceSink } from "../observability/TraceSink.js"
 import { problem } from "./Problem.js"
 
-export const turnTraceHandler = (principal: Principal, params: Readonly<Record<string, string>>) =>
+export const turnTraceHandler = (
+  principal: Principal,
+  path: { readonly session_id: string; readonly turn_id: string }
+) =>
   Effect.gen(function* () {
-    const sessionId = params.session_id ?? ""
-    const turnId = params.turn_id ?? ""
-    if (!SESSION_ID_PATTERN.test(sessionId) || !TURN_ID_PATTERN.test(turnId)) {
-      return problem(400, "invalid_path", `${SESSION_ID_RULE}; ${TURN_ID_RULE}`)
-    }
-    const events = yield* Effect.flatMap(TraceSink, (sink) => sink.eventsOfTurn(principal, sessionId, turnId))
+    const events = yield* Effect.flatMap(TraceSink, (sink) =>
+      sink.eventsOfTurn(principal, path.session_id, path.turn_id)
+    )
     if (events.length === 0) {
       return problem(
         404,
@@ -22,5 +22,5 @@ export const turnTraceHandler = (principal: Principal, params: Readonly<Record<s
         "no trace events for that turn of your sessions on this replica (recent turns only; see the JSONL file)"
       )
     }
-    return HttpServerResponse.unsafeJson({ session_id: sessionId, turn_id: turnId, events })
+    return HttpServerResponse.unsafeJson({ session_id: path.session_id, turn_id: path.turn_id, events })
   })
