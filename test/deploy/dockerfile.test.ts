@@ -36,9 +36,9 @@ const inContext = (path: string) => {
 }
 
 describe("deploy/Dockerfile", () => {
-  it("is multi-stage: npm ci and tsc in a build stage, production dependencies in another, a slim Node 20 runtime", () => {
+  it("is multi-stage: npm ci and tsc in a build stage, production dependencies in another, a slim Node 24 runtime", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
-    for (const stage of stages) expect(stage.image).toMatch(/^node:20[.\w-]*slim/)
+    for (const stage of stages) expect(stage.image).toMatch(/^node:24[.\w-]*slim/)
     const build = stages.find((s) => s.instructions.some((i) => i.op === "RUN" && /\btsc\b/.test(i.args)))
     expect(build, "a stage runs tsc").toBeDefined()
     expect(build!.instructions.some((i) => i.op === "RUN" && /npm ci\b/.test(i.args))).toBe(true)
