@@ -1,6 +1,8 @@
 // Every setting of the product, read once through Effect `Config` (env, plus `.env` loaded by
 // main), grouped by concern; secrets stay `Redacted` so they never print by accident.
+
 import { Config, ConfigError, ConfigProvider, Context, Effect, Either, Layer, type Option, type Redacted } from "effect"
+import ipaddr from "ipaddr.js"
 
 const LLM_PROVIDERS = ["offline", "openai", "google", "anthropic"] as const
 const SESSION_STORES = ["memory", "redis"] as const
@@ -221,7 +223,19 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     allowUnauthenticated: Config.boolean("ASSISTANT_API_ALLOW_UNAUTHENTICATED").pipe(Config.withDefault(false)),
     allowedHosts: commaList("ASSISTANT_API_ALLOWED_HOSTS"),
     allowedOrigins: commaList("ASSISTANT_API_ALLOWED_ORIGINS"),
-    trustedProxies: commaList("ASSISTANT_API_TRUSTED_PROXIES"),
+    trustedProxies: commaList("ASSISTANT_API_TRUSTED_PROXIES").pipe(
+      Config.mapOrFail((entries) => {
+        const bad = entries.find((entry) => !(ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry)))
+        return bad === undefined
+          ? Either.right(entries)
+          : Either.left(
+              ConfigError.InvalidData(
+                ["ASSISTANT_API_TRUSTED_PROXIES"],
+                `"${bad.slice(0, 60)}" is not an address or CIDR (e.g. 10.0.0.0/8, 192.168.1.10)`
+              )
+            )
+      })
+    ),
     rateLimit: optionalCount("ASSISTANT_API_RATE_LIMIT", "turns per minute per principal; 0 turns the limit off"),
     bodyTimeoutSeconds: positiveNumber("ASSISTANT_API_BODY_TIMEOUT_SECONDS", 10),
     maxBodyBytes: positiveInt("ASSISTANT_API_MAX_BODY_BYTES", 65536),

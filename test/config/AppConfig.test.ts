@@ -106,6 +106,18 @@ describe("ASSISTANT_API_RATE_LIMIT", () => {
   )
 })
 
+describe("ASSISTANT_API_TRUSTED_PROXIES", () => {
+  it.effect("takes addresses and CIDRs, and names the variable for anything else", () =>
+    Effect.gen(function* () {
+      const config = yield* load({ ASSISTANT_API_TRUSTED_PROXIES: "10.0.0.0/8, 192.168.1.10,::1" })
+      expect(config.api.trustedProxies).toEqual(["10.0.0.0/8", "192.168.1.10", "::1"])
+      const error = yield* loadError({ ASSISTANT_API_TRUSTED_PROXIES: "10.0.0.0/8,ingress-nginx" })
+      expect(error).toMatch(/ASSISTANT_API_TRUSTED_PROXIES/)
+      expect(error).toMatch(/ingress-nginx/)
+    })
+  )
+})
+
 describe(".env.example", () => {
   it.effect("loads as is (empty values mean unset) and yields the defaults", () =>
     Effect.gen(function* () {
