@@ -4,11 +4,11 @@ import { createInterface } from "node:readline"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { Turn } from "../agent/Turn.js"
+import { AppLive } from "../app/AppLayer.js"
 import type { TurnResult } from "../domain/Chat.js"
 import { LOCAL_CLI_PRINCIPAL } from "../domain/Principal.js"
-import { AppLive } from "../layers.js"
 import { TraceSink } from "../observability/TraceSink.js"
-import { renderTurnTree } from "./TraceView.js"
+import { renderTurnTree } from "../observability/TraceView.js"
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 

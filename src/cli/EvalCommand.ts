@@ -2,8 +2,8 @@
 // held-out set, and grounding rate / citation validity of the Self-RAG loop.
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import { evaluateGrounding, formatGroundingReport } from "./EvalGrounding.js"
-import { evaluateRouting, formatRoutingReport } from "./EvalRouting.js"
+import { evaluateGrounding, formatGroundingReport } from "../eval/EvalGrounding.js"
+import { evaluateRouting, formatRoutingReport } from "../eval/EvalRouting.js"
 
 export const evalCommand = Command.make(
   "eval",

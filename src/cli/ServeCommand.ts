@@ -3,8 +3,8 @@
 import { Command } from "@effect/cli"
 import { HttpServer } from "@effect/platform"
 import { Layer } from "effect"
+import { AppLive } from "../app/AppLayer.js"
 import { HttpAppLive, NodeServerLive } from "../http/HttpApp.js"
-import { AppLive } from "../layers.js"
 
 export const ServeLive = HttpAppLive.pipe(
   HttpServer.withLogAddress,

@@ -3,7 +3,6 @@
 // changes themselves go to a separate, synchronous and fsynced file that never loses one.
 import { Context, Effect, Layer, Ref } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { AgentMetrics, withLabels } from "./AgentMetrics.js"
 import {
   ChangeAuditUnavailable,
   makeChangeAuditFile,
@@ -11,7 +10,7 @@ import {
   type WafChangeEntry,
   type WafChangeRecord
 } from "./ChangeAudit.js"
-import { makeJsonlWriter } from "./JsonlWriter.js"
+import { makeSinkWriter } from "./JsonlWriter.js"
 import type { TraceEvent } from "./TraceEvent.js"
 
 export interface AuditLogService {
@@ -54,15 +53,7 @@ export class AuditLog extends Context.Tag("security-agent/AuditLog")<AuditLog, A
       if (!config.auditEnabled) {
         return { record: () => Effect.void, flush: Effect.void, recordChange: () => Effect.fail(auditDisabled) }
       }
-      const { metrics } = yield* AgentMetrics
-      const dropped = withLabels(metrics.traceEventsDroppedTotal, { sink: "audit" })
-      const writer = yield* makeJsonlWriter({
-        path: config.auditPath,
-        queueSize: config.traceQueueSize,
-        maxFileBytes: config.traceMaxFileBytes,
-        maxFiles: config.traceMaxFiles,
-        onDrop: (count) => dropped.unsafeUpdate(count, [])
-      })
+      const writer = yield* makeSinkWriter("audit", config.auditPath)
       const changes = yield* makeChangeAuditFile(config.auditChangesPath)
       return {
         record: (entry) =>

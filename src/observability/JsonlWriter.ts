@@ -4,6 +4,10 @@
 import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Deferred, Effect, Fiber, Queue, type Scope } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import { AgentMetrics, withLabels } from "./AgentMetrics.js"
+import type { TraceSinkName } from "./Labels.js"
+import { rotatedFile } from "./TraceFiles.js"
 
 export interface JsonlWriterOptions {
   readonly path: string
@@ -42,11 +46,10 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
     const rotate = async () => {
       await handle?.close()
       handle = undefined
-      await rm(`${options.path}.${options.maxFiles - 1}`, { force: true })
-      for (let i = options.maxFiles - 2; i >= 1; i--) {
-        await rename(`${options.path}.${i}`, `${options.path}.${i + 1}`).catch(() => undefined)
-      }
-      if (options.maxFiles > 1) await rename(options.path, `${options.path}.1`)
+      const name = (n: number) => rotatedFile(options.path, n)
+      if (options.maxFiles > 1) await rm(name(options.maxFiles - 1), { force: true })
+      for (let i = options.maxFiles - 2; i >= 1; i--) await rename(name(i), name(i + 1)).catch(() => undefined)
+      if (options.maxFiles > 1) await rename(options.path, name(1))
       else await rm(options.path, { force: true })
       await openFile()
     }
@@ -134,4 +137,25 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
     })
 
     return { write, flush } as const
+  })
+
+/**
+ * The writer of one sink's JSONL file at `path`, with the configured queue size and rotation; the
+ * records it loses are counted in `agent_trace_events_dropped_total{sink}`.
+ */
+export const makeSinkWriter = (
+  sink: TraceSinkName,
+  path: string
+): Effect.Effect<JsonlWriter, never, Scope.Scope | AppConfig | AgentMetrics> =>
+  Effect.gen(function* () {
+    const { observability } = yield* AppConfig
+    const { metrics } = yield* AgentMetrics
+    const dropped = withLabels(metrics.traceEventsDroppedTotal, { sink })
+    return yield* makeJsonlWriter({
+      path,
+      queueSize: observability.traceQueueSize,
+      maxFileBytes: observability.traceMaxFileBytes,
+      maxFiles: observability.traceMaxFiles,
+      onDrop: (count) => dropped.unsafeUpdate(count, [])
+    })
   })

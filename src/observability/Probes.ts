@@ -1,5 +1,5 @@
 // What /readyz asks: local checks that take a replica out of service when they fail, and
-// dependency probes that are only reported. Composed in layers.ts from the services.
+// dependency probes that are only reported. Built from the services by app/ProbesLive.ts.
 import { Context, type Effect } from "effect"
 import type { Dependency, ReadinessCheck } from "./Labels.js"
 

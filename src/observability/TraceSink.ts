@@ -5,7 +5,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import type { Principal } from "../domain/Principal.js"
 import { AgentMetrics, withLabels } from "./AgentMetrics.js"
 import { currentTurn } from "./Correlation.js"
-import { makeJsonlWriter } from "./JsonlWriter.js"
+import { makeSinkWriter } from "./JsonlWriter.js"
 import { bounded, TRACE_EVENTS, type TraceEventName } from "./Labels.js"
 import { stampEvent, type TraceEvent } from "./TraceEvent.js"
 
@@ -81,14 +81,7 @@ export class TraceSink extends Context.Tag("security-agent/TraceSink")<TraceSink
           flush: Effect.void
         }
       }
-      const dropped = withLabels(metrics.traceEventsDroppedTotal, { sink: "jsonl" })
-      const writer = yield* makeJsonlWriter({
-        path: config.traceJsonlPath,
-        queueSize: config.traceQueueSize,
-        maxFileBytes: config.traceMaxFileBytes,
-        maxFiles: config.traceMaxFiles,
-        onDrop: (count) => dropped.unsafeUpdate(count, [])
-      })
+      const writer = yield* makeSinkWriter("jsonl", config.traceJsonlPath)
       const append = (event: TraceEvent) =>
         Effect.flatMap(currentPrincipalName, (principal) =>
           Effect.sync(() => {

@@ -1,7 +1,7 @@
 // Whether a custom rule (policy) matches a request, as the simulator evaluates it: the pattern is
 // an OR of AND-groups of `{k, op, v}` conditions on src_ip, uri, host and method (inferred).
 import { BlockList, isIP } from "node:net"
-import type { PolicyCondition } from "../tools/SafeLineApi.js"
+import type { PolicyCondition } from "../safeline/SafeLineApi.js"
 
 export interface RequestFacts {
   readonly srcIp: string

@@ -2,7 +2,7 @@
 // check over the simulator state, plus the test switches (delay, failure mode, request log).
 import { timingSafeEqual } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { MAX_PAGE_SIZE } from "../tools/SafeLineApi.js"
+import { MAX_PAGE_SIZE } from "../safeline/SafeLineApi.js"
 import { type SimulatorState, SimulatorValidationError } from "./SimulatorState.js"
 
 export type FailureMode = "none" | "http500" | "envelope_error"

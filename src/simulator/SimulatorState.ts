@@ -9,7 +9,7 @@ import {
   POLICY_ACTION,
   type PolicyCondition,
   RECORD_ACTION
-} from "../tools/SafeLineApi.js"
+} from "../safeline/SafeLineApi.js"
 import { matchesPattern } from "./PolicyMatcher.js"
 import { type AttackAttempt, generateSlice, SLICE_MS, type SliceTraffic } from "./TrafficGenerator.js"
 import { CLIENT_POOL, LISTENERS, SITES } from "./TrafficProfile.js"

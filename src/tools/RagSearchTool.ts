@@ -1,14 +1,15 @@
 // tool_rag_search: a knowledge-base search made by an agent, recorded as a tool call (metric,
 // latency, `tool.call` event) in an `execute_tool tool_rag_search` span around the retrieval span.
-import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { AgentName } from "../domain/Agents.js"
+import type { ToolName } from "../domain/Tools.js"
 import { KnowledgeBase, type KnowledgeSearchOptions } from "../knowledge/KnowledgeBase.js"
 import type { Passage } from "../knowledge/Passage.js"
-import { withTurnChildSpan } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
+import { instrumentToolCall } from "./InstrumentToolCall.js"
 import type { ToolError } from "./ToolError.js"
 
-const TOOL = "tool_rag_search"
+const TOOL: ToolName = "tool_rag_search"
 
 export interface RagSearchOptions {
   /** Passages to return (default 4, at most 20). */
@@ -39,36 +40,9 @@ export class RagSearchTool extends Context.Tag("security-agent/RagSearchTool")<R
           ...(options.sources === undefined ? {} : { sources: options.sources }),
           ...(options.broaden === undefined ? {} : { broaden: options.broaden })
         }
-        return Effect.flatMap(Clock.currentTimeNanos, (start) =>
-          knowledge.search(query, searchOptions).pipe(
-            Effect.tap((passages) => Effect.annotateCurrentSpan("security_agent.tool.result_count", passages.length)),
-            Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
-            Effect.onInterrupt(() => Effect.annotateCurrentSpan("error.type", "interrupted")),
-            Effect.onExit((exit) =>
-              Effect.flatMap(Clock.currentTimeNanos, (end) => {
-                const durationSeconds = Number(end - start) / 1e9
-                if (Exit.isSuccess(exit))
-                  return telemetry.recordToolCall({ agent, tool: TOOL, status: "ok", durationSeconds })
-                const interrupted = Cause.isInterruptedOnly(exit.cause)
-                return telemetry.recordToolCall({
-                  agent,
-                  tool: TOOL,
-                  status: "error",
-                  durationSeconds,
-                  error: interrupted
-                    ? "interrupted"
-                    : Option.getOrElse(Option.map(Cause.dieOption(exit.cause), String), () => "failed"),
-                  errorType: interrupted ? "interrupted" : "other"
-                })
-              })
-            )
-          )
-        ).pipe(
-          withTurnChildSpan(`execute_tool ${TOOL}`, {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": TOOL,
-            "gen_ai.agent.name": agent
-          })
+        return knowledge.search(query, searchOptions).pipe(
+          Effect.tap((passages) => Effect.annotateCurrentSpan("security_agent.tool.result_count", passages.length)),
+          instrumentToolCall(telemetry, agent, TOOL)
         )
       }
       return { search } satisfies RagSearchToolService

@@ -1,12 +1,11 @@
 // The tools the agent nodes call: each SafeLine operation (and the threat lookup) under its
 // CONTRACT.md name, recorded as a tool call (metric + trace event) inside an `execute_tool` span.
-import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { AgentName } from "../domain/Agents.js"
 import type { ToolName } from "../domain/Tools.js"
-import { withTurnChildSpan } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
-import type { SafeLineClient } from "./SafeLineClient.js"
-import { SafeLineError, type SafeLineFailure } from "./SafeLineError.js"
+import type { SafeLineClient } from "../safeline/SafeLineClient.js"
+import { SafeLineError, type SafeLineFailure } from "../safeline/SafeLineError.js"
 import {
   type AttackQuery,
   type AttackSummary,
@@ -18,7 +17,8 @@ import {
   type SystemInfo,
   type TrafficStats,
   type UserMode
-} from "./SafeLineOps.js"
+} from "../safeline/SafeLineOps.js"
+import { instrumentToolCall } from "./InstrumentToolCall.js"
 import { ThreatCatalog, type ThreatInfo } from "./ThreatCatalog.js"
 import { ToolError, type ToolErrorType } from "./ToolError.js"
 
@@ -33,7 +33,7 @@ export type {
   SystemInfo,
   TrafficStats,
   UserMode
-} from "./SafeLineOps.js"
+} from "../safeline/SafeLineOps.js"
 export type { ThreatInfo } from "./ThreatCatalog.js"
 export { ToolError } from "./ToolError.js"
 
@@ -107,35 +107,8 @@ const make = Effect.gen(function* () {
   /** Runs one tool call in its span and records it, whatever the outcome. */
   const instrument =
     (agent: AgentName, tool: ToolName, attributes: Record<string, unknown> = {}) =>
-    <A>(call: Effect.Effect<A, SafeLineError | SafeLineOperationError | ToolError>): Effect.Effect<A, ToolError> =>
-      Effect.flatMap(Clock.currentTimeNanos, (start) =>
-        call.pipe(
-          Effect.mapError((error) => (error instanceof ToolError ? error : toToolError(tool)(error))),
-          Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error.errorType)),
-          Effect.tapDefect(() => Effect.annotateCurrentSpan("error.type", "other")),
-          Effect.onInterrupt(() => Effect.annotateCurrentSpan("error.type", "interrupted")),
-          Effect.onExit((exit) =>
-            Effect.flatMap(Clock.currentTimeNanos, (end) => {
-              const durationSeconds = Number(end - start) / 1e9
-              if (Exit.isSuccess(exit)) return telemetry.recordToolCall({ agent, tool, status: "ok", durationSeconds })
-              const failure = Cause.failureOption(exit.cause)
-              const [error, errorType] = Option.isSome(failure)
-                ? [failure.value.message, failure.value.errorType]
-                : Cause.isInterruptedOnly(exit.cause)
-                  ? ["interrupted", "interrupted"]
-                  : [Cause.pretty(exit.cause).split("\n")[0] ?? "unexpected error", "other"]
-              return telemetry.recordToolCall({ agent, tool, status: "error", durationSeconds, error, errorType })
-            })
-          )
-        )
-      ).pipe(
-        withTurnChildSpan(`execute_tool ${tool}`, {
-          "gen_ai.operation.name": "execute_tool",
-          "gen_ai.tool.name": tool,
-          "gen_ai.agent.name": agent,
-          ...attributes
-        })
-      )
+    <A>(call: Effect.Effect<A, SafeLineError | SafeLineOperationError>): Effect.Effect<A, ToolError> =>
+      instrumentToolCall(telemetry, agent, tool, attributes)(Effect.mapError(call, toToolError(tool)))
 
   const service: SafeLineToolsService = {
     getTrafficStats: (agent) => instrument(agent, "tool_get_traffic_stats")(ops.trafficStats),

@@ -1,27 +1,18 @@
 // The tool layer: every call recorded (metric + trace event) inside an `execute_tool` span with
 // error.type on failure; failures reach the caller as ToolError, never as empty results.
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Exit, Layer, Ref } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.js"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
-import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
+import { SafeLineClient } from "../../src/safeline/SafeLineClient.js"
 import { SafeLineTools } from "../../src/tools/SafeLineTools.js"
 import type { ToolError } from "../../src/tools/ToolError.js"
+import { simulatorAndClient } from "../safeline/SafeLineFixture.js"
 import { sampleValue } from "../support/exposition.js"
 import { testObservability } from "../support/layers.js"
-import { simulatorAndClient } from "./SafeLineFixture.js"
-
-const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
-/** A span exporter per test: shutting a provider down stops its exporter. */
-const tracing = () => {
-  const exporter = new InMemorySpanExporter()
-  return { exporter, layer: tracingLayer(otel, () => new SimpleSpanProcessor(exporter)) as Layer.Layer<never> }
-}
+import { inMemorySpans } from "../support/spans.js"
 
 /** Tools over a fresh simulator, with in-memory telemetry and spans. */
 const setup = (connection: Parameters<typeof simulatorAndClient>[1] = {}) =>
@@ -46,7 +37,7 @@ const failure = <A>(exit: Exit.Exit<A, ToolError>): ToolError => {
 
 describe("SafeLineTools", () => {
   it.scopedLive("records every read as an ok tool call, in an execute_tool span of the turn", () => {
-    const { exporter, layer } = tracing()
+    const { exporter, layer } = inMemorySpans()
     return Effect.gen(function* () {
       const { tools } = yield* setup()
       yield* Effect.gen(function* () {
@@ -92,7 +83,7 @@ describe("SafeLineTools", () => {
   })
 
   it.scopedLive("a failed read is an error the caller sees, recorded with its type on metric, event and span", () => {
-    const { exporter, layer } = tracing()
+    const { exporter, layer } = inMemorySpans()
     return Effect.gen(function* () {
       const { simulator, tools } = yield* setup({ retries: 1 })
       yield* simulator.setFailure("http500")

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { ATTACK_TYPE_CODES } from "../../src/tools/AttackTypes.js"
+import { ATTACK_TYPE_CODES } from "../../src/safeline/AttackTypes.js"
 import { makeThreatCatalog, THREAT_DATA_PATH, ThreatCatalog, ThreatData } from "../../src/tools/ThreatCatalog.js"
 
 const data = Schema.decodeUnknownSync(ThreatData)(JSON.parse(readFileSync(THREAT_DATA_PATH, "utf8")))

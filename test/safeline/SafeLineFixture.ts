@@ -1,8 +1,8 @@
 // A simulator and a client pointed at it, for the SafeLine tests: frozen clock by default so
 // traffic only changes when a test ticks it.
 import { Effect } from "effect"
+import { SafeLineClient, type SafeLineConnection } from "../../src/safeline/SafeLineClient.js"
 import { makeSimulator, type SimulatorOptions } from "../../src/simulator/Simulator.js"
-import { SafeLineClient, type SafeLineConnection } from "../../src/tools/SafeLineClient.js"
 
 export const TEST_TOKEN = "test-token-0123456789"
 

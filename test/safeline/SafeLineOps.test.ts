@@ -2,10 +2,10 @@
 // the idempotent blocklist with its one deny policy, and what later traffic looks like.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { attackTypeName } from "../../src/tools/AttackTypes.js"
-import { DETECTION_MODULES, type DetectLog } from "../../src/tools/SafeLineApi.js"
-import { SafeLineClient, type SafeLineClientService } from "../../src/tools/SafeLineClient.js"
-import { BLOCKLIST_COMMENT, SafeLineOps } from "../../src/tools/SafeLineOps.js"
+import { attackTypeName } from "../../src/safeline/AttackTypes.js"
+import { DETECTION_MODULES, type DetectLog } from "../../src/safeline/SafeLineApi.js"
+import { SafeLineClient, type SafeLineClientService } from "../../src/safeline/SafeLineClient.js"
+import { BLOCKLIST_COMMENT, SafeLineOps } from "../../src/safeline/SafeLineOps.js"
 import { simulatorAndClient } from "./SafeLineFixture.js"
 
 /** The simulator, its client and the operations over that client. */

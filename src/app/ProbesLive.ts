@@ -4,11 +4,11 @@ import { Effect, Layer, Option } from "effect"
 import { Graph } from "../agent/Graph.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { KnowledgeBase } from "../knowledge/KnowledgeBase.js"
+import { otlpTracesUrl } from "../observability/Otlp.js"
+import { type ProbeResult, Probes } from "../observability/Probes.js"
 import { Reasoner } from "../reasoning/Reasoner.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 import { SafeLineTools } from "../tools/SafeLineTools.js"
-import { otlpTracesUrl } from "./Otlp.js"
-import { type ProbeResult, Probes } from "./Probes.js"
 
 const ok = (detail: string): ProbeResult => ({ ok: true, detail })
 const down = (detail: string): ProbeResult => ({ ok: false, detail })

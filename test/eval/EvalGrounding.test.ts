@@ -2,7 +2,7 @@
 // are answered citing the right document, the unanswerable ones escalate.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { evaluateGrounding, formatGroundingReport, loadGroundingCases } from "../../src/cli/EvalGrounding.js"
+import { evaluateGrounding, formatGroundingReport, loadGroundingCases } from "../../src/eval/EvalGrounding.js"
 
 describe("evaluateGrounding", () => {
   it.effect("grounds at least 80 % of the answerable questions and escalates every unanswerable one", () =>

@@ -3,13 +3,11 @@
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Exit, type Layer } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
-import { DETECTION_MODULES, SIMULATOR_VERSION_SUFFIX } from "../../src/tools/SafeLineApi.js"
-import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
-import type { SafeLineError } from "../../src/tools/SafeLineError.js"
+import { Effect, Exit } from "effect"
+import { DETECTION_MODULES, SIMULATOR_VERSION_SUFFIX } from "../../src/safeline/SafeLineApi.js"
+import { SafeLineClient } from "../../src/safeline/SafeLineClient.js"
+import type { SafeLineError } from "../../src/safeline/SafeLineError.js"
+import { inMemorySpans } from "../support/spans.js"
 import { fastConnection, simulatorAndClient, TEST_TOKEN } from "./SafeLineFixture.js"
 
 const failureOf = <A>(exit: Exit.Exit<A, SafeLineError>): SafeLineError => {
@@ -214,9 +212,7 @@ describe("SafeLineClient failures", () => {
 
 describe("SafeLineClient tracing", () => {
   it.scopedLive("never puts the API token in a span attribute", () => {
-    const exporter = new InMemorySpanExporter()
-    const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
-    const tracing = tracingLayer(otel, () => new SimpleSpanProcessor(exporter)) as Layer.Layer<never>
+    const { exporter, layer: tracing } = inMemorySpans()
     return Effect.gen(function* () {
       const { client } = yield* simulatorAndClient()
       yield* client.system.pipe(Effect.withSpan("probe"))

@@ -3,9 +3,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { followTraceFile, loadTraceEvents, traceFilesOf } from "../../src/cli/TraceCommand.js"
-import { describeEvent, groupTurns, parseTraceLine, renderTurns, renderTurnTree } from "../../src/cli/TraceView.js"
 import type { TraceEvent } from "../../src/observability/TraceEvent.js"
+import { followTraceFile, loadTraceEvents, parseTraceLine, traceFilesOf } from "../../src/observability/TraceFiles.js"
+import { describeEvent, groupTurns, renderTurns, renderTurnTree } from "../../src/observability/TraceView.js"
+import { eventually } from "../support/eventually.js"
 import { repoPath } from "../support/tools.js"
 
 const FIXTURE = repoPath("test", "fixtures", "agent-traces.jsonl")
@@ -196,10 +197,9 @@ describe("followTraceFile", () => {
         followTraceFile(path, (events) => Effect.sync(() => printed.push(events[0]!.trace_id)))
       )
       const waitFor = (count: number) =>
-        Effect.gen(function* () {
-          for (let i = 0; i < 40 && printed.length < count; i++) yield* Effect.sleep("100 millis")
-          expect(printed).toHaveLength(count)
-        })
+        Effect.promise(() =>
+          eventually(() => expect(printed).toHaveLength(count), { what: `${count} turns printed`, timeoutMs: 4000 })
+        )
       yield* Effect.sleep("300 millis")
       expect(printed).toEqual([])
       appendFileSync(path, `${turn1!.slice(3, 5).join("\n")}\n`)

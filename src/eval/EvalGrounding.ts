@@ -1,21 +1,21 @@
 // Grounding evaluation: the Self-RAG loop over the bundled question set data/eval/grounding.json
 // (documentation questions with the document that answers them, and questions the docs cannot
 // answer, which must escalate), with the offline draft and critic unless another reasoner is given.
+import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Effect, Layer } from "effect"
 import { runSelfRag } from "../agent/SelfRag.js"
+import { appLayer } from "../app/AppLayer.js"
+import { FileSinks } from "../app/ObservabilityLayer.js"
+import { SafeLineClientOf } from "../app/SafeLineLive.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { resolveDataPath } from "../config/DataPaths.js"
 import type { SourceRef } from "../domain/Chat.js"
 import type { SelfRagDecision } from "../domain/Outcomes.js"
-import { KnowledgeBase } from "../knowledge/KnowledgeBase.js"
-import { AgentMetrics } from "../observability/AgentMetrics.js"
-import { AuditLog } from "../observability/AuditLog.js"
-import { Telemetry } from "../observability/Telemetry.js"
-import { TraceSink } from "../observability/TraceSink.js"
 import { offlineCritique, offlineDraft } from "../reasoning/OfflineGrounding.js"
 import { Reasoner, ReasonerError, type ReasonerService } from "../reasoning/Reasoner.js"
-import { RagSearchTool } from "../tools/RagSearchTool.js"
+import { MemorySessionStore } from "../sessions/MemorySessionStore.js"
+import { SafeLineSimulator } from "../simulator/Simulator.js"
 
 export const GROUNDING_EVAL_SET = "data/eval/grounding.json"
 
@@ -92,20 +92,19 @@ export const evaluateGrounding = (
   cases: ReadonlyArray<GroundingCase> = loadGroundingCases(),
   options: GroundingEvalOptions = {}
 ) => {
-  const config = AppConfig.layerWith({
-    AGENT_OBSERVABILITY_ENABLED: "false",
-    GUARDRAIL_AUDIT_ENABLED: "false",
-    AGENT_METRICS_NAMESPACE: "security_agent_grounding_eval",
-    ...options.env
+  // The app's recipe with the evaluation's choices; SafeLine is a quiet stand-in nobody calls.
+  const app = appLayer({
+    config: AppConfig.layerWith({
+      AGENT_OBSERVABILITY_ENABLED: "false",
+      GUARDRAIL_AUDIT_ENABLED: "false",
+      AGENT_METRICS_NAMESPACE: "security_agent_grounding_eval",
+      ...options.env
+    }),
+    safeline: SafeLineClientOf(SafeLineSimulator.layer({ token: randomUUID(), historyMinutes: 0 })),
+    reasoner: Layer.succeed(Reasoner, options.reasoner ?? offlineGroundingReasoner),
+    sessions: MemorySessionStore.layer,
+    sinks: FileSinks
   })
-  const telemetry = Telemetry.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(TraceSink.layer, AuditLog.layer)),
-    Layer.provideMerge(AgentMetrics.layer)
-  )
-  const services = Layer.mergeAll(
-    RagSearchTool.layer.pipe(Layer.provide(KnowledgeBase.layer)),
-    Layer.succeed(Reasoner, options.reasoner ?? offlineGroundingReasoner)
-  ).pipe(Layer.provideMerge(telemetry), Layer.provideMerge(config))
 
   return Effect.gen(function* () {
     let drafted = 0
@@ -149,7 +148,7 @@ export const evaluateGrounding = (
       sectionHitRate: ratio(withSection.filter((r) => r.sectionHit).length, withSection.length),
       perCase
     } satisfies GroundingReport
-  }).pipe(Effect.provide(services))
+  }).pipe(Effect.provide(app))
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`

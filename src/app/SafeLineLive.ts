@@ -1,12 +1,18 @@
-// Which SafeLine the live app talks to: SAFELINE_URL with its token and TLS settings, or, when the
-// URL is unset, an embedded simulator on a random 127.0.0.1 port (logged as a stand-in).
+// Which SafeLine the app talks to: SAFELINE_URL with its token and TLS settings, or, when the URL
+// is unset, an embedded simulator on a random 127.0.0.1 port (logged as a stand-in); or a
+// simulator the caller gives (tests). The choice lives here, above both the client and the simulator.
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { ConfigError, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { makeSimulator, readyLine, type SimulatorStartError } from "../simulator/Simulator.js"
-import { SafeLineClient, type SafeLineConnection } from "./SafeLineClient.js"
-import { SafeLineTools } from "./SafeLineTools.js"
+import { SafeLineClient, type SafeLineConnection } from "../safeline/SafeLineClient.js"
+import {
+  makeSimulator,
+  readyLine,
+  SafeLineSimulator,
+  type Simulator,
+  type SimulatorStartError
+} from "../simulator/Simulator.js"
 
 /** The seed of the embedded simulator: the same demo traffic on every start. */
 const EMBEDDED_SEED = 1
@@ -20,6 +26,10 @@ const readCaBundle = (path: string) =>
         `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): point it at a PEM file`
       )
   })
+
+/** A client for a simulator, with the configured timeout and retries. */
+const simulatorClient = (simulator: Simulator, common: Pick<SafeLineConnection, "timeoutSeconds" | "retries">) =>
+  SafeLineClient.make({ ...common, baseUrl: simulator.url, token: simulator.token })
 
 /** The client for SAFELINE_URL, or for an embedded simulator when it is unset. */
 export const SafeLineClientLive: Layer.Layer<SafeLineClient, ConfigError.ConfigError | SimulatorStartError, AppConfig> =
@@ -37,7 +47,7 @@ export const SafeLineClientLive: Layer.Layer<SafeLineClient, ConfigError.ConfigE
         yield* Effect.logWarning(
           `SAFELINE_URL is unset: using the embedded ${readyLine(simulator.url)}. Set SAFELINE_URL and SAFELINE_API_TOKEN to operate a real SafeLine.`
         )
-        return yield* SafeLineClient.make({ ...common, baseUrl: simulator.url, token: simulator.token })
+        return yield* simulatorClient(simulator, common)
       }
       const token = yield* Option.match(safeline.apiToken, {
         onNone: () =>
@@ -61,5 +71,17 @@ export const SafeLineClientLive: Layer.Layer<SafeLineClient, ConfigError.ConfigE
     })
   )
 
-/** The tools over the configured SafeLine (or the embedded simulator). */
-export const SafeLineToolsLive = SafeLineTools.layer.pipe(Layer.provide(SafeLineClientLive))
+/** A client for the given simulator, which comes out of the layer too so that tests can drive it. */
+export const SafeLineClientOf = <E>(
+  simulator: Layer.Layer<SafeLineSimulator, E>
+): Layer.Layer<SafeLineClient | SafeLineSimulator, E, AppConfig> =>
+  Layer.scoped(
+    SafeLineClient,
+    Effect.gen(function* () {
+      const { safeline } = yield* AppConfig
+      return yield* simulatorClient(yield* SafeLineSimulator, {
+        timeoutSeconds: safeline.timeoutSeconds,
+        retries: safeline.retries
+      })
+    })
+  ).pipe(Layer.provideMerge(simulator))

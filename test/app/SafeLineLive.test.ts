@@ -1,12 +1,12 @@
-// Which SafeLine the live layers pick: the embedded simulator when SAFELINE_URL is unset, the
+// Which SafeLine the app picks from config: the embedded simulator when SAFELINE_URL is unset, the
 // configured URL otherwise, and config errors that name the variable.
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigError, Effect, Exit, Layer } from "effect"
-import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
-import { SafeLineClientLive, SafeLineToolsLive } from "../../src/tools/SafeLineLive.js"
+import { SafeLineClientLive } from "../../src/app/SafeLineLive.js"
+import { SafeLineClient } from "../../src/safeline/SafeLineClient.js"
 import { SafeLineTools } from "../../src/tools/SafeLineTools.js"
+import { startSimulator, TEST_TOKEN } from "../safeline/SafeLineFixture.js"
 import { testConfig, testObservability } from "../support/layers.js"
-import { startSimulator, TEST_TOKEN } from "./SafeLineFixture.js"
 
 describe("SafeLine live layers", () => {
   it.scopedLive("embed a simulator when SAFELINE_URL is unset", () =>
@@ -14,7 +14,11 @@ describe("SafeLine live layers", () => {
       const tools = yield* SafeLineTools
       expect(yield* tools.ping).toEqual({ version: "9.3.0-simulator", simulated: true })
       expect((yield* tools.getAttackEvents("log_analyst")).total).toBeGreaterThan(0)
-    }).pipe(Effect.provide(SafeLineToolsLive.pipe(Layer.provideMerge(testObservability()))))
+    }).pipe(
+      Effect.provide(
+        SafeLineTools.layer.pipe(Layer.provide(SafeLineClientLive), Layer.provideMerge(testObservability()))
+      )
+    )
   )
 
   it.scopedLive("talk to SAFELINE_URL with SAFELINE_API_TOKEN", () =>

@@ -1,31 +1,6 @@
 // Turns JSONL trace events into something a person reads: one turn as an indented tree with
 // timings (`+N ms` = when an event was recorded, from the turn's start). Pure: no I/O here.
-import type { TraceEvent } from "../observability/TraceEvent.js"
-
-/** One JSONL line as a trace event, or undefined when it is not one (blank, cut off, not JSON). */
-export const parseTraceLine = (line: string): TraceEvent | undefined => {
-  const text = line.trim()
-  if (text === "" || !text.startsWith("{")) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== "object" || value === null) return undefined
-  const record = value as Record<string, unknown>
-  const { ts, event, trace_id, span_id, session_id, turn_id, metadata } = record
-  if (typeof ts !== "string" || typeof event !== "string" || typeof trace_id !== "string") return undefined
-  return {
-    ts,
-    event,
-    trace_id,
-    span_id: typeof span_id === "string" ? span_id : "",
-    session_id: typeof session_id === "string" ? session_id : "",
-    turn_id: typeof turn_id === "string" || typeof turn_id === "number" ? String(turn_id) : "",
-    metadata: typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {}
-  }
-}
+import type { TraceEvent } from "./TraceEvent.js"
 
 /** The key that holds one turn's events together: its trace id (or session/turn when untraced). */
 export const turnKey = (event: TraceEvent): string =>
