@@ -1,7 +1,7 @@
 // The WAF change audit against the live file layer and real failing paths: records land in the
 // file (intent, then outcome) before replies; a change whose intent cannot be written (/dev/full,
 // a path under a regular file) is not applied; a lost outcome is reported as unaudited.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -14,6 +14,7 @@ import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
 import { testApp } from "../support/app.js"
 import { sampleValue } from "../support/exposition.js"
+import { readJsonl } from "../support/jsonl.js"
 
 const olga: Principal = { name: "olga", role: "operator" }
 
@@ -48,14 +49,6 @@ const auditFailures = (phase: "intent" | "outcome") =>
 
 const modes = Effect.flatMap(SafeLineSimulator, (simulator) => Effect.map(simulator.snapshot, (s) => s.modes))
 
-const lines = (path: string) =>
-  existsSync(path)
-    ? readFileSync(path, "utf8")
-        .split("\n")
-        .filter((l) => l !== "")
-        .map((l) => JSON.parse(l))
-    : []
-
 /** Asks for detect mode and confirms it; the intent record must fail on `changesPath`. */
 const expectRefusedForIntent = (errno: string) =>
   Effect.gen(function* () {
@@ -82,11 +75,11 @@ describe("WAF change audit file (live layer)", () => {
     return Effect.gen(function* () {
       const challenge = yield* run("switch to detect mode", "l-1")
       const code = codeIn(challenge.reply)
-      expect(lines(path)).toEqual([])
+      expect(readJsonl(path)).toEqual([])
       const confirmed = yield* run(`confirm ${code}`, "l-1")
       expect(confirmed.reply).toMatch(/Protection mode is now detect/)
       expect(new Set(Object.values(yield* modes))).toEqual(new Set(["dry_run"]))
-      const [intent, outcome, ...rest] = lines(path)
+      const [intent, outcome, ...rest] = readJsonl(path)
       expect(rest).toEqual([])
       const common = {
         event: "waf.change",
@@ -126,7 +119,7 @@ describe("WAF change audit file (live layer)", () => {
       yield* simulator.setDelay(300)
       const confirming = yield* Effect.fork(run(`confirm ${codeIn(challenge.reply)}`, "o-1"))
       // Once the intent is durable (and SafeLine is still answering), the directory becomes a file.
-      yield* Effect.sync(() => lines(path).length).pipe(
+      yield* Effect.sync(() => readJsonl(path).length).pipe(
         Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (n) => n === 1 })
       )
       yield* Effect.sync(() => {

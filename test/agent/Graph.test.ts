@@ -1,16 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Ref } from "effect"
 import { Turn } from "../../src/agent/Turn.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryAuditRecords } from "../../src/observability/AuditLog.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
 import { scriptedRoutes, testApp } from "../support/app.js"
 import { sampleValue } from "../support/exposition.js"
+import { inMemorySpans } from "../support/spans.js"
 
 const codeIn = (reply: string) => reply.match(/confirm (\d{6})/)?.[1] ?? ""
 const wrongCode = (code: string) => (code === "000000" ? "000001" : "000000")
@@ -262,12 +260,8 @@ describe("routing guardrail with a scripted reasoner", () => {
 })
 
 describe("spans of a turn", () => {
-  const exporter = new InMemorySpanExporter()
-  const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
-  const layer = Layer.mergeAll(
-    testApp(),
-    tracingLayer(otel, () => new SimpleSpanProcessor(exporter))
-  )
+  const { exporter, layer: tracing } = inMemorySpans()
+  const layer = Layer.mergeAll(testApp(), tracing)
 
   it.live("turn → supervisor and specialist (siblings) → tools, one trace id, conversation id on every span", () =>
     Effect.gen(function* () {

@@ -4,17 +4,14 @@
 
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Ref } from "effect"
 import { runSelfRag } from "../../src/agent/SelfRag.js"
-import { offlineGroundingReasoner } from "../../src/cli/EvalGrounding.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
+import { offlineGroundingReasoner } from "../../src/eval/EvalGrounding.js"
 import { KnowledgeBase } from "../../src/knowledge/KnowledgeBase.js"
 import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { MemoryAuditRecords } from "../../src/observability/AuditLog.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import {
   type Critique,
@@ -27,6 +24,7 @@ import {
 import { RagSearchTool } from "../../src/tools/RagSearchTool.js"
 import { sampleValue } from "../support/exposition.js"
 import { testObservability } from "../support/layers.js"
+import { inMemorySpans } from "../support/spans.js"
 
 const DOCUMENTS = [
   {
@@ -370,8 +368,7 @@ describe("runSelfRag with the offline reasoner over the bundled documents", () =
 })
 
 describe("spans of the Self-RAG loop", () => {
-  const exporter = new InMemorySpanExporter()
-  const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
+  const { exporter, layer: tracing } = inMemorySpans()
   const { layer } = scripted([
     { draft: GOOD_DRAFT, critique: RETRY },
     { draft: GOOD_DRAFT, critique: FINAL }
@@ -407,13 +404,6 @@ describe("spans of the Self-RAG loop", () => {
         "gen_ai.tool.name": "tool_rag_search"
       })
       for (const span of spans) expect(span.spanContext().traceId).toBe(turnSpan.spanContext().traceId)
-    }).pipe(
-      Effect.provide(
-        Layer.mergeAll(
-          layer,
-          tracingLayer(otel, () => new SimpleSpanProcessor(exporter))
-        )
-      )
-    )
+    }).pipe(Effect.provide(Layer.mergeAll(layer, tracing)))
   )
 })

@@ -6,17 +6,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { eventually } from "../support/eventually.js"
+import { readJsonl } from "../support/jsonl.js"
 import { alertRules, PROMETHEUS_RULE, ruleGroupsOf } from "../support/rules.js"
 import {
   type AgentService,
   type ChatReply,
-  readJsonl,
   type SimulatorProcess,
   startService,
   startSimulator,
   type TraceEvent
 } from "./support/AgentStack.js"
-import { eventually } from "./support/Eventually.js"
 import {
   childrenOf,
   type ExportedSpan,
@@ -126,7 +126,7 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
 
     events = await eventually(
       () => {
-        const all = readJsonl(service!.jsonlPath)
+        const all = readJsonl<TraceEvent>(service!.jsonlPath)
         const completed = all.filter((e) => e.event === "turn.completed").length
         if (completed !== turns.length) throw new Error(`${completed} of ${turns.length} turns completed in the JSONL`)
         return all
@@ -508,7 +508,7 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
       const confirm = turn("confirm").reply
       const audit = await eventually(
         () => {
-          const records = readJsonl(service!.auditPath).filter((r) => r.session_id === SESSIONS.ban)
+          const records = readJsonl<TraceEvent>(service!.auditPath).filter((r) => r.session_id === SESSIONS.ban)
           if (records.length < 9) throw new Error(`${records.length} audit records for the blacklist session`)
           return records
         },
@@ -539,9 +539,7 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
         [SESSIONS.ban, "2", confirm.trace_id, "post_tool_result", "allow", "tool_ok"]
       ])
       // The change itself: an intent record before it was applied and its outcome after, fsynced.
-      const changes = (readJsonl(service!.changesPath) as ReadonlyArray<any>).filter(
-        (r) => r.session_id === SESSIONS.ban
-      )
+      const changes = readJsonl(service!.changesPath).filter((r) => r.session_id === SESSIONS.ban)
       expect(changes.map((r) => [r.event, r.phase, r.action, r.trace_id, r.status])).toEqual([
         ["waf.change", "intent", "blacklist_ip", confirm.trace_id, undefined],
         ["waf.change", "outcome", "blacklist_ip", confirm.trace_id, "ok"]

@@ -2,12 +2,9 @@
 // not in any prompt (history or message), and — with AGENT_TRACE_CAPTURE_CONTENT=true — not in
 // JSONL events, the trace endpoint or span attributes, whatever words surround them.
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Ref } from "effect"
 import { sessionStoreKey } from "../../src/agent/Turn.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
 import { ANONYMOUS_PRINCIPAL } from "../../src/domain/Principal.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import { makeOfflineReasoner } from "../../src/reasoning/OfflineReasoner.js"
 import { Reasoner } from "../../src/reasoning/Reasoner.js"
@@ -15,6 +12,7 @@ import { loadRoutingExamples } from "../../src/reasoning/RouteClassifier.js"
 import { SessionStore } from "../../src/sessions/SessionStore.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
 import { baseUrl, testServer } from "../support/app.js"
+import { inMemorySpans } from "../support/spans.js"
 
 /** Everything any prompt was built from: each routed message and its history, each compose request. */
 const prompts: Array<string> = []
@@ -33,10 +31,9 @@ const recordingReasoner = Layer.sync(Reasoner, () => {
   }
 })
 
-const exporter = new InMemorySpanExporter()
-const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
+const { exporter, layer: tracing } = inMemorySpans()
 const layer = testServer({ AGENT_TRACE_CAPTURE_CONTENT: "true" }, { reasoner: recordingReasoner }).pipe(
-  Layer.provideMerge(tracingLayer(otel, () => new SimpleSpanProcessor(exporter)))
+  Layer.provideMerge(tracing)
 )
 
 const chat = (url: string, message: string) =>

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.js"
-import { tracingLayer } from "../../src/observability/Otlp.js"
 import { baseUrl, testServer } from "../support/app.js"
+import { inMemorySpans } from "../support/spans.js"
 
 describe("request tracing", () => {
-  const exporter = new InMemorySpanExporter()
-  const otel = Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith({}))).otel
+  const { exporter, layer: tracing } = inMemorySpans()
   // Provided to the server, so the request handlers it runs see the tracer.
-  const layer = testServer().pipe(Layer.provideMerge(tracingLayer(otel, () => new SimpleSpanProcessor(exporter))))
+  const layer = testServer().pipe(Layer.provideMerge(tracing))
 
   it.live("probes and scrapes make no request spans; a chat request's span is the turn's parent", () =>
     Effect.gen(function* () {

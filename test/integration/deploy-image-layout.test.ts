@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { envOf, execForm, last, parseDockerfile, runtimeTopLevelPaths, volumesOf } from "../deploy/DockerfileStages.js"
+import { eventually } from "../support/eventually.js"
 import { freePort } from "../support/processes.js"
 import { repoPath } from "../support/tools.js"
 
@@ -19,17 +20,15 @@ const volumes = volumesOf(runtime)
 
 /** Resolves once `url` answers at all; rejects when the process exits or after `timeoutMs`. */
 const waitForHttp = async (url: string, timeoutMs: number, child: ChildProcess, output: () => string) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output()}`)
-    const ok = await fetch(url).then(
-      () => true,
-      () => false
-    )
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${output()}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  await eventually(
+    async () => {
+      if (child.exitCode === null) await fetch(url)
+    },
+    { what: `${url} to answer`, timeoutMs }
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${output()}`)
+  })
+  if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output()}`)
 }
 
 /** Every file and directory under `dir`, relative, sorted. */

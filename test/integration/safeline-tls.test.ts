@@ -6,10 +6,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
-import { SafeLineClientLive } from "../../src/tools/SafeLineLive.js"
+import { SafeLineClientLive } from "../../src/app/SafeLineLive.js"
+import { SafeLineClient } from "../../src/safeline/SafeLineClient.js"
+import { fastConnection, startSimulator, TEST_TOKEN } from "../safeline/SafeLineFixture.js"
 import { testConfig } from "../support/layers.js"
-import { fastConnection, startSimulator, TEST_TOKEN } from "../tools/SafeLineFixture.js"
 
 const dir = mkdtempSync(join(tmpdir(), "safeline-tls-"))
 const keyPath = join(dir, "key.pem")

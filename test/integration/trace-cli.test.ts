@@ -4,6 +4,7 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { eventually } from "../support/eventually.js"
 import { runCli, type Started, startProcess } from "../support/processes.js"
 import { repoPath } from "../support/tools.js"
 
@@ -100,10 +101,11 @@ describe("security-agent trace", () => {
       { ready: /Following/, timeoutMs: 20_000 }
     )
     started.push(follower)
-    const waitFor = async (pattern: RegExp) => {
-      for (let i = 0; i < 50 && !pattern.test(follower.output()); i++) await new Promise((r) => setTimeout(r, 100))
-      expect(follower.output()).toMatch(pattern)
-    }
+    const waitFor = (pattern: RegExp) =>
+      eventually(() => expect(follower.output()).toMatch(pattern), {
+        what: `${pattern} in the output`,
+        timeoutMs: 5000
+      })
     const turn = fixtureLinesOf("0af7651916cd43dd8448eb211c80319c").map((line) =>
       line
         .replaceAll("0af7651916cd43dd8448eb211c80319c", "11111111111111111111111111111111")

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { trace } from "@opentelemetry/api"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Option, Ref } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { withTurnChildSpan, withTurnSpan } from "../../src/observability/Correlation.js"
-import { otlpTracesUrl, parseResourceAttributes, runInOtelContext, tracingLayer } from "../../src/observability/Otlp.js"
+import { otlpTracesUrl, parseResourceAttributes, runInOtelContext } from "../../src/observability/Otlp.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
 import { MemoryTraceEvents } from "../../src/observability/TraceSink.js"
 import { testObservability } from "../support/layers.js"
+import { inMemorySpans } from "../support/spans.js"
 
 const settings = (env: Record<string, string>) => Effect.runSync(Effect.provide(AppConfig, AppConfig.layerWith(env)))
 
@@ -37,12 +37,9 @@ describe("OTLP configuration", () => {
 })
 
 describe("OTLP export (in-memory exporter)", () => {
-  const exporter = new InMemorySpanExporter()
   const env = { OTEL_SERVICE_NAME: "security-agent-test", OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test" }
-  const layer = Layer.mergeAll(
-    testObservability(env),
-    tracingLayer(settings(env).otel, () => new SimpleSpanProcessor(exporter))
-  )
+  const { exporter, layer: tracing } = inMemorySpans(env)
+  const layer = Layer.mergeAll(testObservability(env), tracing)
 
   it.live("spans carry session/turn attributes and the trace id of the JSONL events", () =>
     Effect.gen(function* () {

@@ -8,16 +8,11 @@ import { AgentMetrics } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
 import { TraceSink } from "../../src/observability/TraceSink.js"
 import { sampleValue } from "../support/exposition.js"
+import { readJsonl } from "../support/jsonl.js"
 import { testConfig } from "../support/layers.js"
 
 const fileSink = (env: Record<string, string>) =>
   TraceSink.layer.pipe(Layer.provideMerge(AgentMetrics.layer), Layer.provide(testConfig(env)))
-
-const readLines = (path: string) =>
-  readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l))
 
 const dropped = Effect.gen(function* () {
   const m = yield* AgentMetrics
@@ -33,7 +28,7 @@ describe("TraceSink (JSONL)", () => {
         .emit("route.selected", { selected_agent: "monitor" })
         .pipe(withTurnSpan("s-1", "3", LOCAL_CLI_PRINCIPAL))
       yield* sink.flush
-      const [event] = readLines(path)
+      const [event] = readJsonl(path)
       expect(event).toMatchObject({
         event: "route.selected",
         session_id: "s-1",
@@ -52,7 +47,7 @@ describe("TraceSink (JSONL)", () => {
       const sink = yield* TraceSink
       yield* sink.emit("turn.started", {})
       yield* Effect.sleep("100 millis")
-      expect(readLines(path)).toHaveLength(1)
+      expect(readJsonl(path)).toHaveLength(1)
     }).pipe(Effect.provide(fileSink({ AGENT_TRACE_JSONL_PATH: path })))
   })
 
@@ -65,7 +60,7 @@ describe("TraceSink (JSONL)", () => {
           for (let i = 0; i < 500; i++) yield* sink.emit("tool.call", { i })
         }).pipe(Effect.provide(fileSink({ AGENT_TRACE_JSONL_PATH: path })))
       )
-      const lines = readLines(path)
+      const lines = readJsonl(path)
       expect(lines).toHaveLength(500)
       expect(lines.map((l) => l.metadata.i)).toEqual([...Array(500).keys()])
     })
@@ -78,13 +73,13 @@ describe("TraceSink (JSONL)", () => {
       // Emitting synchronously never yields to the writer fiber, so the 10-slot queue overflows.
       for (let i = 0; i < 100; i++) yield* sink.emit("tool.call", { i })
       yield* sink.flush
-      const written = readLines(path).length
+      const written = readJsonl(path).length
       expect(written).toBeGreaterThanOrEqual(10)
       expect(written).toBeLessThan(100)
       expect(yield* dropped).toBe(100 - written)
       yield* sink.emit("turn.completed", {})
       yield* sink.flush
-      expect(readLines(path).at(-1).event).toBe("turn.completed")
+      expect(readJsonl(path).at(-1).event).toBe("turn.completed")
     }).pipe(Effect.provide(fileSink({ AGENT_TRACE_JSONL_PATH: path, AGENT_TRACE_QUEUE_SIZE: "10" })))
   })
 
@@ -125,7 +120,7 @@ describe("TraceSink (JSONL)", () => {
       const files = readdirSync(dir).sort()
       expect(files).toEqual(["traces.jsonl", "traces.jsonl.1", "traces.jsonl.2"])
       for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(1000)
-      expect(readLines(path).at(-1).metadata.i).toBe(39)
+      expect(readJsonl(path).at(-1).metadata.i).toBe(39)
       expect(existsSync(`${path}.3`)).toBe(false)
     }).pipe(
       Effect.provide(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { evaluateRouting, formatRoutingReport } from "../../src/cli/EvalRouting.js"
+import { evaluateRouting, formatRoutingReport } from "../../src/eval/EvalRouting.js"
 import { loadRoutingExamples, trainRouteClassifier } from "../../src/reasoning/RouteClassifier.js"
 
 describe("offline routing", () => {

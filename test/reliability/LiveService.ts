@@ -1,16 +1,16 @@
-// The service as production composes it (src/layers.ts AppLive: JSONL trace sink and audit log,
+// The service as production composes it (src/app/AppLayer.ts AppLive: JSONL trace sink and audit log,
 // live session store, reasoner and OTLP chosen by config) behind the real HTTP app on a random
 // 127.0.0.1 port, with its settings from a map instead of the environment. Fault tests point it
 // at simulators, LLM stand-ins and Redis servers they control.
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import { AppLive } from "../../src/app/AppLayer.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
-import { AppLive } from "../../src/layers.js"
 import { makeSimulator, type Simulator } from "../../src/simulator/Simulator.js"
 import { baseUrl } from "../support/app.js"
 import { sampleValue } from "../support/exposition.js"
@@ -118,23 +118,6 @@ export const simulatorEnv = (simulator: Simulator): Record<string, string> => ({
 })
 
 export const run = <A>(effect: Effect.Effect<A>): Promise<A> => Effect.runPromise(effect)
-
-/** The JSON lines of a file (every line must parse). */
-export const readJsonl = (path: string): Array<any> =>
-  readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line))
-
-/** Polls `check` until it returns true (or throws the last failure after `timeoutMs`). */
-export const eventually = async (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /**
  * For one test file: a simulator of its own, started before the tests, and `start` for services

@@ -8,16 +8,10 @@ import { connect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { Simulator } from "../../src/simulator/Simulator.js"
+import { eventually } from "../support/eventually.js"
+import { readJsonl } from "../support/jsonl.js"
 import { runTool } from "../support/tools.js"
-import {
-  eventually,
-  type LiveService,
-  readJsonl,
-  run,
-  simulatorEnv,
-  startService,
-  startSimulator
-} from "./LiveService.js"
+import { type LiveService, run, simulatorEnv, startService, startSimulator } from "./LiveService.js"
 
 let simulator: Simulator
 let stopSimulator: () => Promise<void>
@@ -371,7 +365,10 @@ describe("hostile input", () => {
       .reduce((a, b) => a + b, 0)
     expect(denials).toBeGreaterThanOrEqual(30)
     const audited = () => readJsonl(service.auditPath).filter((r) => r.metadata.decision === "deny").length
-    await eventually(() => audited() === denials, 5000, `audit log denials (${denials} counted)`).catch(() => {
+    await eventually(() => audited() === denials, {
+      what: `audit log denials (${denials} counted)`,
+      timeoutMs: 5000
+    }).catch(() => {
       expect(audited()).toBe(denials)
     })
     // Nothing in the audit log or the trace events carries a confirmation code.

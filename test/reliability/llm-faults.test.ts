@@ -4,8 +4,9 @@
 // offline classifier and the reply to the built-in draft, said to be one, and the service stays
 // healthy with the failure counted by error type.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { readJsonl } from "../support/jsonl.js"
 import { freePort } from "../support/processes.js"
-import { type LiveService, readJsonl, startService } from "./LiveService.js"
+import { type LiveService, startService } from "./LiveService.js"
 import { MODEL_REPLY, type OpenAiStandIn, startOpenAiStandIn } from "./OpenAiStandIn.js"
 import { startOtlpCollector } from "./OtlpCollectorStandIn.js"
 

@@ -2,9 +2,9 @@
 // (session id echoed, turn ids 1..20 in order), the JSONL file holds every event of every turn
 // as valid JSON, and the counters equal the calls made.
 
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
-import { readJsonl, startService } from "./LiveService.js"
+import { readJsonl } from "../support/jsonl.js"
+import { startService } from "./LiveService.js"
 
 const SESSIONS = 50
 const TURNS = 20
@@ -60,11 +60,8 @@ describe("load: 50 sessions × 20 turns", () => {
 
       // Closing flushes the writer: afterwards the file holds exactly what was counted.
       await service.close()
-      const lines = readFileSync(service.tracePath, "utf8")
-        .split("\n")
-        .filter((l) => l !== "")
-      expect(lines).toHaveLength(eventsCounted)
       const events = readJsonl(service.tracePath)
+      expect(events).toHaveLength(eventsCounted)
       expect(events.filter((e) => e.event === "turn.completed")).toHaveLength(SESSIONS * TURNS)
 
       // Per turn: one start, one completion, one trace id (the reply's), and the same events for

@@ -5,17 +5,11 @@ import { createHash } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { eventually } from "../support/eventually.js"
+import { readJsonl } from "../support/jsonl.js"
 import { freePort, runCli } from "../support/processes.js"
 import { type RawResponse, rawHttp } from "../support/rawHttp.js"
-import {
-  eventually,
-  type LiveService,
-  readJsonl,
-  run,
-  scratchDir,
-  simulatorWithServices,
-  wellInsideAMinute
-} from "./LiveService.js"
+import { type LiveService, run, scratchDir, simulatorWithServices, wellInsideAMinute } from "./LiveService.js"
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const token = (name: string) => `${name}-token-${sha256(name).slice(0, 32)}`
@@ -108,8 +102,7 @@ describe("principals from ASSISTANT_API_TOKENS_FILE", () => {
         readJsonl(service.auditPath).some(
           (r) => r.session_id === "audit" && r.metadata.reason === "confirmation_required"
         ),
-      10_000,
-      "the challenge in the audit log"
+      { what: "the challenge in the audit log", timeoutMs: 10_000 }
     )
     const records = readJsonl(service.auditPath).filter((r) => r.session_id === "audit")
     expect(records.length).toBeGreaterThan(0)
@@ -121,18 +114,23 @@ describe("principals from ASSISTANT_API_TOKENS_FILE", () => {
     expect((await chatAs(service, "vera", "hi")).status).toBe(200)
     expect((await chatAs(service, "victor", "hi")).status).toBe(401)
     writeFileSync(tokensFile, [line("olga", "operator"), line("otto", "operator"), line("victor", "viewer")].join("\n"))
-    await eventually(async () => (await chatAs(service, "victor", "hi")).status === 200, 10_000, "victor admitted")
+    await eventually(async () => (await chatAs(service, "victor", "hi")).status === 200, {
+      what: "victor admitted",
+      timeoutMs: 10_000
+    })
     expect((await chatAs(service, "vera", "hi")).status).toBe(401)
     const errorsBefore = (await service.sample("api_tokens_file_reloads_total", { result: "error" })) ?? 0
     writeFileSync(tokensFile, `victor:viewer:${token("victor")}\n`) // a token in clear: refused
     await eventually(
       async () => ((await service.sample("api_tokens_file_reloads_total", { result: "error" })) ?? 0) > errorsBefore,
-      10_000,
-      "the bad reload counted"
+      { what: "the bad reload counted", timeoutMs: 10_000 }
     )
     expect((await chatAs(service, "victor", "hi")).status).toBe(200)
     writeFileSync(tokensFile, [line("olga", "operator"), line("otto", "operator"), line("vera", "viewer")].join("\n"))
-    await eventually(async () => (await chatAs(service, "vera", "hi")).status === 200, 10_000, "vera back")
+    await eventually(async () => (await chatAs(service, "vera", "hi")).status === 200, {
+      what: "vera back",
+      timeoutMs: 10_000
+    })
   })
 })
 

@@ -2,8 +2,9 @@
 // answers 503 session_store_unavailable quickly, /healthz stays 200 and /readyz is 503 naming
 // the session store; once it is back, chat works again without restarting the service.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { eventually } from "../support/eventually.js"
 import { type RedisServer, startRedis } from "../support/redis.js"
-import { eventually, type LiveService, startService } from "./LiveService.js"
+import { type LiveService, startService } from "./LiveService.js"
 
 let redis: RedisServer
 let service: LiveService
@@ -48,16 +49,18 @@ describe("Redis down and back", () => {
     expect((await service.get("/metrics")).status).toBe(200)
 
     await redis.start()
-    await eventually(
-      async () => (await service.chat("hi", "redis-2")).status === 200,
-      15_000,
-      "chat after Redis restart"
-    )
+    await eventually(async () => (await service.chat("hi", "redis-2")).status === 200, {
+      what: "chat after Redis restart",
+      timeoutMs: 15_000
+    })
     const again = await service.chat("what is my traffic?", "redis-2")
     expect(again.status).toBe(200)
     expect(again.body.turn_id).toBe("2")
     expect(again.body.reply).toMatch(/requests\/s/)
-    await eventually(async () => (await service.get("/readyz")).status === 200, 10_000, "/readyz 200 after restart")
+    await eventually(async () => (await service.get("/readyz")).status === 200, {
+      what: "/readyz 200 after restart",
+      timeoutMs: 10_000
+    })
     expect(await service.sample("dependency_up", { dependency: "redis" })).toBe(1)
     // The restarted server is empty (nothing persisted): the old session starts again at turn 1.
     const restarted = await service.chat("hi", "redis-1")

@@ -3,16 +3,10 @@
 // on with gapless turn ids, and the WAF is never left half-changed.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Simulator } from "../../src/simulator/Simulator.js"
+import { eventually } from "../support/eventually.js"
+import { readJsonl } from "../support/jsonl.js"
 import { freePort } from "../support/processes.js"
-import {
-  eventually,
-  type LiveService,
-  readJsonl,
-  run,
-  simulatorEnv,
-  startService,
-  startSimulator
-} from "./LiveService.js"
+import { type LiveService, run, simulatorEnv, startService, startSimulator } from "./LiveService.js"
 
 let simulator: Simulator
 let stopSimulator: () => Promise<void>
@@ -118,8 +112,7 @@ describe("SafeLine faults", () => {
         readJsonl(service.auditPath).some(
           (r) => r.session_id === session && r.metadata.gate === "post_tool_result" && r.metadata.decision === "deny"
         ),
-      5000,
-      "the refused change in the audit log"
+      { what: "the refused change in the audit log", timeoutMs: 5000 }
     )
   })
 

@@ -4,8 +4,9 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import { eventually } from "../support/eventually.js"
 import { freePort } from "../support/processes.js"
-import { eventually, type LiveService, scratchDir, startService } from "./LiveService.js"
+import { type LiveService, scratchDir, startService } from "./LiveService.js"
 
 const MESSAGES = ["what is my traffic?", "show me recent attacks", "ban 203.0.113.50", "cancel", "hi"]
 
@@ -49,22 +50,20 @@ describe("observability outputs failing", () => {
           .map((m) => Number(m[1]))
           .reduce((a, b) => a + b, 0)
         expect(emitted).toBeGreaterThanOrEqual(MESSAGES.length * 4)
-        await eventually(
-          async () => (await dropped(service, "jsonl")) === emitted,
-          5000,
-          "every event counted as dropped"
-        )
+        await eventually(async () => (await dropped(service, "jsonl")) === emitted, {
+          what: "every event counted as dropped",
+          timeoutMs: 5000
+        })
         const guardrailDecisions = [
           ...text.matchAll(new RegExp(`^${service.namespace}_agent_guardrail_total\\{.*\\} (\\d+)$`, "gm"))
         ]
           .map((m) => Number(m[1]))
           .reduce((a, b) => a + b, 0)
         expect(guardrailDecisions).toBeGreaterThanOrEqual(MESSAGES.length)
-        await eventually(
-          async () => (await dropped(service, "audit")) === guardrailDecisions,
-          5000,
-          "every audit record counted as dropped"
-        )
+        await eventually(async () => (await dropped(service, "audit")) === guardrailDecisions, {
+          what: "every audit record counted as dropped",
+          timeoutMs: 5000
+        })
         expect(await service.sample("chat_failures_total")).toBe(0)
         // The in-memory index still serves a turn's trace.
         const trace = await service.get("/v1/sessions/sink-fault/turns/1/trace")

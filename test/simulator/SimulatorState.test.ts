@@ -1,8 +1,8 @@
 // The simulated WAF decides each generated attack with the state in effect when its slice is
 // generated: module modes, deny/allow rules over IP groups; traffic is generated lazily.
 import { describe, expect, it } from "@effect/vitest"
+import { DETECTION_MODULES } from "../../src/safeline/SafeLineApi.js"
 import { SimulatorState, SimulatorValidationError } from "../../src/simulator/SimulatorState.js"
-import { DETECTION_MODULES } from "../../src/tools/SafeLineApi.js"
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0)
 const allModules = (value: string) => Object.fromEntries(DETECTION_MODULES.map((m) => [m, value]))

@@ -1,15 +1,14 @@
 // The whole agent for tests: real graph, offline reasoner, real SafeLine client against an
-// in-process simulator on 127.0.0.1, in-memory sessions, trace sink and audit log.
+// in-process simulator on 127.0.0.1, in-memory sessions, trace sink and audit log, composed by
+// the app's own recipe.
 import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { ConfirmationGuard } from "../../src/agent/ConfirmationGuard.js"
-import { Graph } from "../../src/agent/Graph.js"
-import { Turn } from "../../src/agent/Turn.js"
+import { appLayer } from "../../src/app/AppLayer.js"
+import { MemorySinks } from "../../src/app/ObservabilityLayer.js"
+import { SafeLineClientOf } from "../../src/app/SafeLineLive.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
-import { KnowledgeBase } from "../../src/knowledge/KnowledgeBase.js"
-import { ProbesLive } from "../../src/observability/ProbesLive.js"
 import type { Telemetry } from "../../src/observability/Telemetry.js"
 import { makeOfflineReasoner, OfflineReasonerLive } from "../../src/reasoning/OfflineReasoner.js"
 import { Reasoner } from "../../src/reasoning/Reasoner.js"
@@ -17,19 +16,9 @@ import { loadRoutingExamples } from "../../src/reasoning/RouteClassifier.js"
 import { MemorySessionStore } from "../../src/sessions/MemorySessionStore.js"
 import { SessionStoreLive } from "../../src/sessions/SessionStoreLive.js"
 import { SafeLineSimulator } from "../../src/simulator/Simulator.js"
-import { RagSearchTool } from "../../src/tools/RagSearchTool.js"
-import { SafeLineClient } from "../../src/tools/SafeLineClient.js"
-import { SafeLineTools } from "../../src/tools/SafeLineTools.js"
-import { testObservability } from "./layers.js"
+import { testConfig } from "./layers.js"
 
 export const SIMULATOR_TOKEN = "test-token"
-
-/** A SafeLine client for the simulator of the same layer. */
-const SimulatorClient = Layer.unwrapEffect(
-  Effect.map(SafeLineSimulator, (simulator) =>
-    SafeLineClient.layer({ baseUrl: simulator.url, token: simulator.token, timeoutSeconds: 5, retries: 1 })
-  )
-)
 
 export interface TestAppOptions {
   /** A frozen simulator clock: traffic then changes only with `simulator.tick`. */
@@ -49,7 +38,11 @@ export const scriptedRoutes = (...routes: ReadonlyArray<string>): Layer.Layer<Re
   })
 }
 
-/** Turn, Graph, sessions, tools and the simulator, over in-memory observability. */
+/**
+ * The app's one recipe (src/app/AppLayer.ts) with the test choices: the given settings over
+ * `testEnv`, a simulator of its own (SafeLineSimulator), the offline reasoner unless another is
+ * given, memory sessions unless `redis`, and memory sinks.
+ */
 export const testApp = (env: Readonly<Record<string, string>> = {}, options: TestAppOptions = {}) => {
   const start = Date.now()
   const simulator = SafeLineSimulator.layer({
@@ -58,23 +51,13 @@ export const testApp = (env: Readonly<Record<string, string>> = {}, options: Tes
     historyMinutes: 30,
     ...(options.frozenClock === true ? { clock: () => start } : {})
   })
-  const agentServices = Layer.mergeAll(
-    SafeLineTools.layer.pipe(Layer.provide(SimulatorClient)),
-    RagSearchTool.layer.pipe(Layer.provideMerge(KnowledgeBase.layer)),
-    options.reasoner ?? OfflineReasonerLive,
-    ConfirmationGuard.layer
-  )
-  return Layer.mergeAll(Turn.layer, ProbesLive).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        Graph.layer,
-        options.sessionStore === "redis" ? SessionStoreLive : MemorySessionStore.layer,
-        agentServices
-      )
-    ),
-    Layer.provideMerge(simulator),
-    Layer.provideMerge(testObservability(env))
-  )
+  return appLayer({
+    config: testConfig({ SAFELINE_TIMEOUT: "5", SAFELINE_RETRIES: "1", ...env }),
+    safeline: SafeLineClientOf(simulator),
+    reasoner: options.reasoner ?? OfflineReasonerLive,
+    sessions: options.sessionStore === "redis" ? SessionStoreLive : MemorySessionStore.layer,
+    sinks: MemorySinks
+  })
 }
 
 /** The HTTP API of `testApp` on a random 127.0.0.1 port; `baseUrl` reaches it. */

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { eventually } from "./eventually.js"
 import { freePort, type Started, startProcess } from "./processes.js"
 import { requireTool } from "./tools.js"
 
@@ -23,27 +24,24 @@ export interface RedisServer {
   readonly dispose: () => Promise<void>
 }
 
+/** Whether `PING` on the port gets `+PONG` (within a second). */
+const pong = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port })
+    let reply = ""
+    socket.setTimeout(1000, () => socket.destroy())
+    socket.once("connect", () => socket.write("PING\r\n"))
+    socket.on("data", (chunk) => {
+      reply += chunk.toString()
+      if (reply.includes("\r\n")) socket.end()
+    })
+    socket.once("close", () => resolve(reply.startsWith("+PONG")))
+    socket.once("error", () => resolve(false))
+  })
+
 /** Resolves once `PING` on the port gets `+PONG`; rejects after `timeoutMs`. */
 export const waitForPong = async (port: number, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port })
-      let reply = ""
-      socket.setTimeout(1000, () => socket.destroy())
-      socket.once("connect", () => socket.write("PING\r\n"))
-      socket.on("data", (chunk) => {
-        reply += chunk.toString()
-        if (reply.includes("\r\n")) socket.end()
-      })
-      socket.once("close", () => resolve(reply.startsWith("+PONG")))
-      socket.once("error", () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline)
-      throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  await eventually(() => pong(port), { what: `redis-server on port ${port} to answer PING`, timeoutMs, intervalMs: 50 })
 }
 
 export const startRedis = async (): Promise<RedisServer> => {

@@ -2,7 +2,6 @@
 // separate process (so the suite can take SafeLine away) and `security-agent serve` pointed at
 // it, with the offline reasoner, JSONL + audit files in a temp dir and OTLP export switched on.
 import { randomBytes } from "node:crypto"
-import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort, type Started, startProcess } from "../../support/processes.js"
 import { repoPath } from "../../support/tools.js"
@@ -147,12 +146,3 @@ export const startService = async (
     }
   }
 }
-
-/** Every record of a JSONL file (none when it does not exist yet). */
-export const readJsonl = (path: string): Array<TraceEvent> =>
-  existsSync(path)
-    ? readFileSync(path, "utf8")
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => JSON.parse(line))
-    : []

@@ -4,9 +4,9 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { stringify } from "yaml"
+import { eventually } from "../../support/eventually.js"
 import { freePort, type Started, startProcess } from "../../support/processes.js"
 import { requireTool } from "../../support/tools.js"
-import { eventually } from "./Eventually.js"
 
 /** An OTLP span as Jaeger's API v3 returns it, with its attributes flattened to a record. */
 export interface ExportedSpan {
