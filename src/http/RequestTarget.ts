@@ -1,7 +1,7 @@
 // The request target as the route table sees it: exactly one spelling per route. Anything a
-// router or a proxy might read two ways (duplicate slashes, dot segments, percent-encoding,
-// backslashes, absolute-form, control or non-ASCII bytes) is refused before routing and
-// authorization, so both always decide on the same path.
+// router or a proxy might read two ways (duplicate slashes, dot segments, percent-encoding other
+// than an escaped ":", backslashes, absolute-form, control or non-ASCII bytes) is refused before
+// routing and authorization, so both always decide on the same path.
 
 export type RequestTarget =
   | { readonly ok: true; readonly path: string; readonly segments: ReadonlyArray<string> }
@@ -18,7 +18,9 @@ export const parseRequestTarget = (raw: string): RequestTarget => {
   if (raw.length > MAX_TARGET_LENGTH) return refuse(`the request target is longer than ${MAX_TARGET_LENGTH} characters`)
   if (!raw.startsWith("/")) return refuse("only origin-form request targets (starting with /) are accepted")
   const queryAt = raw.indexOf("?")
-  const path = queryAt === -1 ? raw : raw.slice(0, queryAt)
+  // ":" is the one reserved character our ids use, and many clients escape it: "%3A" is read as
+  // ":" here, once, before routing and authorization. Every other escape is refused below.
+  const path = (queryAt === -1 ? raw : raw.slice(0, queryAt)).replace(/%3A/gi, ":")
   // "#" never belongs in a request; "%" and "\" are spellings a router might decode or fold.
   if (/[^\x21-\x7e]|[%\\#;]/.test(path)) {
     return refuse(

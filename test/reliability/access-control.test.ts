@@ -130,6 +130,41 @@ describe("with tokens configured (the chart's mode)", () => {
     expect(canonical.status).toBe(200)
   })
 
+  it("an escaped ':' in a session id is read once as ':' (clients escape it); no other escape is", async () => {
+    const auth = { Authorization: `Bearer ${FILE_OPERATOR_TOKEN}` }
+    const made = await rawHttp(service.url, {
+      method: "POST",
+      target: "/v1/chat",
+      headers: auth,
+      body: chatBody("what is my traffic?", "team:s2")
+    })
+    expect(made.status).toBe(200)
+    const plain = await rawHttp(service.url, {
+      method: "GET",
+      target: "/v1/sessions/team:s2/turns/1/trace",
+      headers: auth
+    })
+    const escaped = await rawHttp(service.url, {
+      method: "GET",
+      target: "/v1/sessions/team%3as2/turns/1/trace",
+      headers: auth
+    })
+    expect(plain.status).toBe(200)
+    expect(escaped.status).toBe(200)
+    expect(JSON.parse(escaped.body).session_id).toBe("team:s2")
+    expect((await rawHttp(service.url, { method: "GET", target: "/v1/sessions/team%3As2/turns/1/trace" })).status).toBe(
+      401
+    )
+    for (const target of [
+      "/v1/sessions/team%253As2/turns/1/trace",
+      "/v1/sessions/team%3A%73%32/turns/1/trace",
+      "/v1%3A/chat"
+    ]) {
+      const response = await rawHttp(service.url, { method: "GET", target, headers: auth })
+      expect([400, 404], target).toContain(response.status)
+    }
+  })
+
   it("other methods get 405 with Allow and run nothing; rewriting headers are ignored", async () => {
     const turnsBefore = await turnsStarted(service)
     for (const method of ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]) {
