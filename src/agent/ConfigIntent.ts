@@ -6,6 +6,7 @@ export type UserMode = "block" | "strict" | "detect" | "off"
 export type ConfigIntent =
   | { readonly kind: "confirm"; readonly code: string }
   | { readonly kind: "cancel" }
+  | { readonly kind: "assent" }
   | { readonly kind: "set_mode"; readonly mode: UserMode }
   | { readonly kind: "invalid_mode"; readonly requested: string }
   | { readonly kind: "restore_mode" }
@@ -15,6 +16,71 @@ export type ConfigIntent =
 
 const CONFIRM = /^\s*confirm\s+(\d{6})\s*[.!]?\s*$/i
 const CANCEL = /^\s*(cancel|abort|never\s?mind|stop)\s*[.!]?\s*$/i
+
+/**
+ * Assent without a valid code: "confirm" with anything but exactly six digits, or a short message
+ * made only of words of agreement ("yes, do it", "ok", "go ahead please"). While a change is
+ * pending these get a reminder of the change and the code format, never small talk.
+ */
+const CONFIRM_WITHOUT_CODE = /^\s*(?:please\s+|pls\s+)?confirm(?:ed|ing)?\b/i
+const ASSENT_CORE = new Set([
+  "yes",
+  "yeah",
+  "yep",
+  "yup",
+  "y",
+  "ok",
+  "okay",
+  "k",
+  "kk",
+  "sure",
+  "go",
+  "do",
+  "proceed",
+  "approve",
+  "approved",
+  "affirmative",
+  "apply",
+  "lgtm",
+  "execute",
+  "alright",
+  "fine",
+  "agreed",
+  "correct"
+])
+const ASSENT_FILLER = new Set([
+  "ahead",
+  "it",
+  "that",
+  "this",
+  "please",
+  "pls",
+  "now",
+  "the",
+  "change",
+  "just",
+  "then",
+  "sounds",
+  "good",
+  "right",
+  "away",
+  "make",
+  "so",
+  "thanks",
+  "thank",
+  "you",
+  "i",
+  "am",
+  "sure",
+  "let's",
+  "lets"
+])
+const looksLikeAssent = (message: string): boolean => {
+  if (CONFIRM_WITHOUT_CODE.test(message)) return true
+  const words = message.toLowerCase().match(/[a-z']+/g) ?? []
+  if (words.length === 0 || words.length > 8 || /\d/.test(message)) return false
+  return words.some((w) => ASSENT_CORE.has(w)) && words.every((w) => ASSENT_CORE.has(w) || ASSENT_FILLER.has(w))
+}
 
 /**
  * Everything between whitespace and sentence punctuation. The address is the WHOLE run, never a
@@ -49,8 +115,9 @@ const addressToken = (message: string): string | undefined => {
 
 const UNBLOCK =
   /\b(unblock|un-block|unban|un-ban|unblacklist|lift\s+the\s+(?:block|ban)|allow\s+.*\s+again|remove\s+.*\s+from\s+(?:the\s+)?(?:black|block|ban)\s?list|whitelist|delist)\b/i
+/** With the typos operators make in a hurry ("blok", "blcok", "bann", "blaklist"). */
 const BLACKLIST =
-  /\b(block|ban|blacklist|blocklist|deny|blackhole|drop\s+traffic\s+from|add\s+.*\s+to\s+(?:the\s+)?(?:black|block)\s?list)\b/i
+  /\b(block|blok|blcok|bloc|ban|bann|blacklist|blaklist|blacklst|blaclist|black\s+list|blocklist|deny|blackhole|drop\s+traffic\s+from|add\s+.*\s+to\s+(?:the\s+)?(?:black|block)\s?list)\b/i
 
 const RESTORE =
   /\b(restore|revert|roll\s?back|undo|go\s+back\s+to|put\s+back)\b.*\b(mode|protection|setting|previous|before|change)\b|\bprevious\s+mode\b/i
@@ -90,6 +157,7 @@ export const parseConfigIntent = (message: string): ConfigIntent => {
   const confirm = message.match(CONFIRM)
   if (confirm?.[1] !== undefined) return { kind: "confirm", code: confirm[1] }
   if (CANCEL.test(message)) return { kind: "cancel" }
+  if (looksLikeAssent(message)) return { kind: "assent" }
 
   const address = addressToken(message)
   if (address !== undefined) {

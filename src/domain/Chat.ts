@@ -33,6 +33,10 @@ export const PendingActionView = Schema.Struct({
   expires_at: Schema.String.annotations({ description: "ISO-8601 UTC" })
 })
 
+/** Where the WAF figures of a turn come from: a simulator, a non-production SafeLine, or production. */
+export const DATA_SOURCES = ["simulator", "safeline_non_production", "safeline"] as const
+export type DataSourceName = (typeof DATA_SOURCES)[number]
+
 export const ChatResponse = Schema.Struct({
   session_id: SessionId,
   turn_id: TurnId,
@@ -42,7 +46,11 @@ export const ChatResponse = Schema.Struct({
   route: Schema.Literal(...AGENTS),
   reply: Schema.String,
   sources: Schema.Array(SourceRef),
-  pending_action: Schema.optional(PendingActionView)
+  pending_action: Schema.optional(PendingActionView),
+  data_source: Schema.Literal(...DATA_SOURCES).annotations({
+    description:
+      "Where the WAF figures come from: `simulator` (demo traffic, not a real WAF), `safeline_non_production` (SAFELINE_ENVIRONMENT is not production) or `safeline`"
+  })
 })
 
 /** One answered turn, as the API returns it and the CLI prints it. */

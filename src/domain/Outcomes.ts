@@ -25,7 +25,8 @@ export const GUARDRAIL_OUTCOMES = {
     ["deny", "too_many_attempts"],
     ["deny", "no_pending_action"],
     ["deny", "action_pending"],
-    ["deny", "code_throttled"]
+    ["deny", "code_throttled"],
+    ["deny", "code_missing"]
   ],
   authorization: [
     ["allow", "role_ok"],

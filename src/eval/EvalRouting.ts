@@ -17,6 +17,8 @@ export interface RoutingReport {
   >
   /** confusion[expected][predicted] = count */
   readonly confusion: Record<SpecialistName, Record<SpecialistName, number>>
+  /** Orders (expected config_manager) sent to a read-only agent or `direct`: must stay 0. */
+  readonly ordersMisrouted: number
   readonly misses: ReadonlyArray<{
     readonly text: string
     readonly expected: SpecialistName
@@ -46,7 +48,8 @@ export const evaluateRouting = (
   ) as RoutingReport["perRoute"]
   const total = evaluation.length
   const correct = total - misses.length
-  return { total, correct, accuracy: total === 0 ? 0 : correct / total, perRoute, confusion, misses }
+  const ordersMisrouted = misses.filter((m) => m.expected === "config_manager").length
+  return { total, correct, accuracy: total === 0 ? 0 : correct / total, perRoute, confusion, ordersMisrouted, misses }
 }
 
 const pad = (text: string, width: number) => text.padStart(width)
@@ -55,6 +58,7 @@ export const formatRoutingReport = (report: RoutingReport): string => {
   const abbreviations = SPECIALISTS.map((s) => s.slice(0, 6))
   const lines = [
     `Routing accuracy: ${(report.accuracy * 100).toFixed(1)} % (${report.correct}/${report.total})`,
+    `Orders (config_manager) routed to a read-only agent or direct: ${report.ordersMisrouted}`,
     "",
     "route            accuracy",
     ...SPECIALISTS.map(

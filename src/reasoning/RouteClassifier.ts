@@ -1,6 +1,7 @@
-// The offline router: a multinomial naive Bayes classifier over stemmed words, bigrams and
-// shape features (IP, CVE, CWE, confirmation code), trained on the labelled examples in
-// data/routing/train.json — learned from examples, not keyword if-chains.
+// The offline router: a multinomial logistic regression (softmax, L2-regularised, trained by
+// deterministic stochastic gradient descent) over stemmed words, stem bigrams, character trigrams
+// (so "blaklist" and "swich" still land) and shape features (IP, CVE, CWE, confirmation code),
+// trained on the labelled examples in data/routing/train.json: learned from examples, not keywords.
 import { readFileSync } from "node:fs"
 import { stemmer } from "stemmer"
 import { resolveDataPath } from "../config/DataPaths.js"
@@ -36,7 +37,7 @@ const STOP = new Set([
   "be"
 ])
 
-/** The features of a message: shape markers first, then stems and stem bigrams. */
+/** The features of a message: shape markers first, then stems, stem bigrams and character trigrams. */
 export const featuresOf = (text: string): Array<string> => {
   const lower = text.toLowerCase()
   const features: Array<string> = []
@@ -49,10 +50,15 @@ export const featuresOf = (text: string): Array<string> => {
   const words = lower
     .replace(/\bcve-\d{4}-\d+|\bcwe-?\d+|\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?/g, " ")
     .match(/[a-z][a-z0-9_'-]*/g)
-  const stems = (words ?? []).filter((w) => !STOP.has(w)).map((w) => stemmer(w.replace(/'s$/, "")))
+  const kept = (words ?? []).map((w) => w.replace(/'s$/, "")).filter((w) => !STOP.has(w))
+  const stems = kept.map((w) => stemmer(w))
   features.push(...stems)
   for (let i = 0; i + 1 < stems.length; i++) features.push(`${stems[i]}_${stems[i + 1]}`)
-  return features
+  for (const word of kept) {
+    const padded = `<${word}>`
+    for (let i = 0; i + 3 <= padded.length; i++) features.push(`~${padded.slice(i, i + 3)}`)
+  }
+  return [...new Set(features)]
 }
 
 export interface RouteClassifier {
@@ -60,38 +66,94 @@ export interface RouteClassifier {
   readonly classify: (text: string) => { readonly route: SpecialistName; readonly confidence: number }
 }
 
-export const trainRouteClassifier = (examples: ReadonlyArray<LabelledExample>, smoothing = 0.3): RouteClassifier => {
+export interface TrainingOptions {
+  readonly epochs?: number
+  readonly learningRate?: number
+  readonly l2?: number
+  readonly decay?: number
+}
+
+/**
+ * Softmax regression: one weight per (feature, route) and a bias per route, fitted by full-batch
+ * stochastic gradient descent from zero weights, so the same examples always give the same model. Feature
+ * vectors are binary and scaled by 1/sqrt(n) so long messages do not dominate.
+ */
+export const trainRouteClassifier = (
+  examples: ReadonlyArray<LabelledExample>,
+  { epochs = 40, learningRate = 1, l2 = 1e-4, decay = 1e-3 }: TrainingOptions = {}
+): RouteClassifier => {
   const routes = SPECIALISTS
-  const counts = new Map<SpecialistName, Map<string, number>>(routes.map((r) => [r, new Map()]))
-  const totals = new Map<SpecialistName, number>(routes.map((r) => [r, 0]))
-  const vocabulary = new Set<string>()
+  const routeIndex = new Map<SpecialistName, number>(routes.map((r, i) => [r, i]))
+  const vocabulary = new Map<string, number>()
+  const rows: Array<{ readonly ids: ReadonlyArray<number>; readonly label: number }> = []
   for (const { text, route } of examples) {
-    const table = counts.get(route)
-    if (table === undefined) continue
-    for (const f of featuresOf(text)) {
-      table.set(f, (table.get(f) ?? 0) + 1)
-      totals.set(route, totals.get(route)! + 1)
-      vocabulary.add(f)
+    const label = routeIndex.get(route)
+    if (label === undefined) continue
+    const ids = featuresOf(text).map((f) => {
+      let id = vocabulary.get(f)
+      if (id === undefined) {
+        id = vocabulary.size
+        vocabulary.set(f, id)
+      }
+      return id
+    })
+    rows.push({ ids, label })
+  }
+  const k = routes.length
+  // Each route weighs the same in the loss: the training set's route sizes say nothing about real traffic.
+  const perRoute = new Float64Array(k)
+  for (const { label } of rows) perRoute[label] = perRoute[label]! + 1
+  const present = perRoute.filter((n) => n > 0).length
+  const classWeight = Array.from(perRoute, (n) => (n === 0 ? 0 : rows.length / (present * n)))
+  const weights = new Float64Array(vocabulary.size * k)
+  const bias = new Float64Array(k)
+  const scores = new Float64Array(k)
+  const softmax = (ids: ReadonlyArray<number>): Float64Array => {
+    const scale = ids.length === 0 ? 0 : 1 / Math.sqrt(ids.length)
+    for (let c = 0; c < k; c++) {
+      let z = bias[c]!
+      for (const id of ids) z += weights[id * k + c]! * scale
+      scores[c] = z
+    }
+    const max = Math.max(...scores)
+    let sum = 0
+    for (let c = 0; c < k; c++) {
+      scores[c] = Math.exp(scores[c]! - max)
+      sum += scores[c]!
+    }
+    for (let c = 0; c < k; c++) scores[c] = scores[c]! / sum
+    return scores
+  }
+  // Stochastic gradient descent in the examples' own order with a decaying step: deterministic,
+  // and a few dozen passes are enough for a few hundred short messages.
+  let t = 0
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const { ids, label } of rows) {
+      const step = learningRate / (1 + t++ * decay)
+      const p = softmax(ids)
+      const scale = ids.length === 0 ? 0 : 1 / Math.sqrt(ids.length)
+      for (let c = 0; c < k; c++) {
+        const error = (p[c]! - (c === label ? 1 : 0)) * classWeight[label]!
+        bias[c] = bias[c]! - step * error
+        for (const id of ids) {
+          const w = id * k + c
+          weights[w] = weights[w]! * (1 - step * l2) - step * error * scale
+        }
+      }
     }
   }
-  const v = vocabulary.size
   return {
     classify: (text) => {
-      const features = featuresOf(text).filter((f) => vocabulary.has(f))
-      // Uniform prior: the training set's route sizes say nothing about real traffic.
-      const scores = routes.map((route) => {
-        const table = counts.get(route)!
-        const denominator = totals.get(route)! + smoothing * v
-        let logProb = 0
-        for (const f of features) logProb += Math.log(((table.get(f) ?? 0) + smoothing) / denominator)
-        return [route, logProb] as const
+      const ids = featuresOf(text).flatMap((f) => {
+        const id = vocabulary.get(f)
+        return id === undefined ? [] : [id]
       })
-      const best = Math.max(...scores.map(([, s]) => s))
-      const normaliser = scores.reduce((sum, [, s]) => sum + Math.exp(s - best), 0)
-      const [route, score] = scores.reduce((a, b) => (b[1] > a[1] ? b : a))
       // Nothing recognised at all: a greeting or small talk is the safe default.
-      if (features.length === 0) return { route: "direct", confidence: 0 }
-      return { route, confidence: Math.exp(score - best) / normaliser }
+      if (ids.length === 0) return { route: "direct", confidence: 0 }
+      const p = softmax(ids)
+      let best = 0
+      for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c
+      return { route: routes[best]!, confidence: p[best]! }
     }
   }
 }

@@ -66,12 +66,22 @@ export interface DetectionRecordView {
 }
 
 export interface AttackSummary {
+  /** The time range asked of SafeLine (epoch ms, end inclusive); undefined: the newest events, any time. */
+  readonly window: { readonly startMs: number; readonly endMs: number } | undefined
   /** Events matching the query in SafeLine (may exceed `events.length`). */
   readonly total: number
+  /** False when SafeLine holds more matching events than were fetched (`events.length`). */
+  readonly complete: boolean
+  /** Distinct source IPs over the events returned. */
+  readonly sourceIps: number
   /** Blocked requests (deny_count) over the events returned. */
   readonly blocked: number
   /** Passed requests (pass_count) over the events returned. */
   readonly passed: number
+  /** Detection records matching the query in SafeLine; `records` holds the newest of them. */
+  readonly recordsTotal: number
+  /** The addresses in the agent's blocklist IP group when the summary was made. */
+  readonly blocklist: ReadonlyArray<string>
   /** Newest first. */
   readonly events: ReadonlyArray<AttackEventView>
   readonly topSourceIps: ReadonlyArray<{
@@ -88,9 +98,16 @@ export interface AttackSummary {
 }
 
 export interface AttackQuery {
+  /** Without a window: how many of the newest events (1-100). */
   readonly limit?: number | undefined
   readonly ip?: string | undefined
   readonly sinceMs?: number | undefined
+  /**
+   * A time range (epoch ms): every event in it is fetched, page by page (100 a page, as SafeLine
+   * allows), up to `maxEvents`; `complete` says whether that was all of them.
+   */
+  readonly window?: { readonly startMs: number; readonly endMs: number } | undefined
+  readonly maxEvents?: number | undefined
 }
 
 export interface SystemInfo {
@@ -150,6 +167,10 @@ export const summarizeMode = (modules: Readonly<Record<string, string>>): Protec
 const QPS_SAMPLES = 35
 const STATS_WINDOW_SECONDS = 24 * 3600
 const RECORDS_PER_SUMMARY = MAX_PAGE_SIZE
+/** The most events a windowed summary pages through (10 pages of 100). */
+const MAX_WINDOW_EVENTS = 1000
+/** The most detection records a windowed summary pages through. */
+const MAX_WINDOW_RECORDS = 500
 const TOP_SOURCES = 10
 /** Large enough that the listing carries every IP of the group, whatever `top` limits. */
 const GROUP_LIST_TOP = 10_000
@@ -208,6 +229,54 @@ const toRecordView = (record: DetectLog): DetectionRecordView => ({
   timestamp: record.timestamp
 })
 
+/**
+ * The summary of fetched events and records: pure, so a property test can check every figure a
+ * report prints against a count of its own.
+ */
+export const summarizeAttacks = (input: {
+  readonly window: AttackSummary["window"]
+  readonly events: ReadonlyArray<AttackEvent>
+  readonly eventsTotal: number
+  readonly records: ReadonlyArray<DetectLog>
+  readonly recordsTotal: number
+  readonly blocklist: ReadonlyArray<string>
+}): AttackSummary => {
+  const typesByEvent = new Map<string, Set<string>>()
+  const typeCounts = new Map<number, number>()
+  for (const record of input.records) {
+    const key = String(record.event_id)
+    typesByEvent.set(key, (typesByEvent.get(key) ?? new Set()).add(attackTypeName(record.attack_type)))
+    typeCounts.set(record.attack_type, (typeCounts.get(record.attack_type) ?? 0) + 1)
+  }
+  const nodes = [...input.events].sort((a, b) => b.start_at - a.start_at || b.id - a.id)
+  const sources = new Map<string, { ip: string; count: number; country: string; blocked: number; passed: number }>()
+  for (const e of nodes) {
+    const s = sources.get(e.ip) ?? { ip: e.ip, count: 0, country: e.country, blocked: 0, passed: 0 }
+    s.count++
+    s.blocked += e.deny_count
+    s.passed += e.pass_count
+    sources.set(e.ip, s)
+  }
+  return {
+    window: input.window,
+    total: Math.max(input.eventsTotal, nodes.length),
+    complete: nodes.length >= input.eventsTotal,
+    sourceIps: sources.size,
+    recordsTotal: Math.max(input.recordsTotal, input.records.length),
+    blocklist: input.blocklist.map(canonicalTarget),
+    blocked: nodes.reduce((n, e) => n + e.deny_count, 0),
+    passed: nodes.reduce((n, e) => n + e.pass_count, 0),
+    events: nodes.map((e) => toEventView(e, typesByEvent)),
+    topSourceIps: [...sources.values()]
+      .sort((a, b) => b.count - a.count || b.blocked + b.passed - (a.blocked + a.passed) || a.ip.localeCompare(b.ip))
+      .slice(0, TOP_SOURCES),
+    attackTypes: [...typeCounts.entries()]
+      .map(([attackType, count]) => ({ attackType, name: attackTypeName(attackType), count }))
+      .sort((a, b) => b.count - a.count || a.attackType - b.attackType),
+    records: input.records.map(toRecordView)
+  }
+}
+
 const make = Effect.gen(function* () {
   const client = yield* SafeLineClient
   /** The module map before the last change this process made, for restoreProtectionMode. */
@@ -222,79 +291,100 @@ const make = Effect.gen(function* () {
     simulated: s.version.endsWith(SIMULATOR_VERSION_SUFFIX)
   }))
 
-  const trafficStats: Effect.Effect<TrafficStats, SafeLineError> = Effect.gen(function* () {
-    const end = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const begin = end - STATS_WINDOW_SECONDS
-    const [qps, attack, access] = yield* Effect.all(
-      [client.qps(QPS_SAMPLES), client.attackStats(begin, end), client.accessStats(begin, end)],
-      { concurrency: 3 }
-    )
-    const qpsSeries = qps.nodes.map((node) => {
-      let requests = 0
-      for (const [key, value] of Object.entries(node)) {
-        if (key === "time") continue
-        const n = typeof value === "number" ? value : Number(value)
-        if (Number.isFinite(n)) requests += n
+  /** Traffic now and SafeLine's counters over a range (epoch ms; default the last 24 h). */
+  const trafficStatsOver = (range?: {
+    readonly startMs: number
+    readonly endMs: number
+  }): Effect.Effect<TrafficStats, SafeLineError> =>
+    Effect.gen(function* () {
+      const end =
+        range === undefined ? Math.floor((yield* Clock.currentTimeMillis) / 1000) : Math.floor(range.endMs / 1000)
+      const begin = range === undefined ? end - STATS_WINDOW_SECONDS : Math.floor(range.startMs / 1000)
+      const [qps, attack, access] = yield* Effect.all(
+        [client.qps(QPS_SAMPLES), client.attackStats(begin, end), client.accessStats(begin, end)],
+        { concurrency: 3 }
+      )
+      const qpsSeries = qps.nodes.map((node) => {
+        let requests = 0
+        for (const [key, value] of Object.entries(node)) {
+          if (key === "time") continue
+          const n = typeof value === "number" ? value : Number(value)
+          if (Number.isFinite(n)) requests += n
+        }
+        return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
+      })
+      return {
+        qps: qpsSeries.at(-1)?.qps ?? 0,
+        qpsSeries,
+        windowSeconds: end - begin,
+        access: { requests: access.access, uniqueIps: access.ip, sessions: access.session },
+        attacks: {
+          attackIps: attack.attack_ip,
+          blocked: attack.intercept.block,
+          rateLimited: attack.intercept.rate_limit,
+          challenged: attack.intercept.challenge,
+          blacklisted: attack.intercept.blacklist
+        }
       }
-      return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
     })
-    return {
-      qps: qpsSeries.at(-1)?.qps ?? 0,
-      qpsSeries,
-      windowSeconds: STATS_WINDOW_SECONDS,
-      access: { requests: access.access, uniqueIps: access.ip, sessions: access.session },
-      attacks: {
-        attackIps: attack.attack_ip,
-        blocked: attack.intercept.block,
-        rateLimited: attack.intercept.rate_limit,
-        challenged: attack.intercept.challenge,
-        blacklisted: attack.intercept.blacklist
+
+  /** Every page of a list until `max` items or the end, as SafeLine pages (page 1.., ≤ 100 a page). */
+  const allPages = <A>(
+    fetch: (
+      page: number,
+      pageSize: number
+    ) => Effect.Effect<{ readonly items: ReadonlyArray<A>; readonly total: number }, SafeLineError>,
+    max: number
+  ) =>
+    Effect.gen(function* () {
+      const items: Array<A> = []
+      let total = 0
+      for (let page = 1; items.length < max; page++) {
+        const batch = yield* fetch(page, Math.min(MAX_PAGE_SIZE, max - items.length))
+        items.push(...batch.items)
+        total = Math.max(batch.total, items.length)
+        if (batch.items.length === 0 || items.length >= batch.total) break
       }
-    }
-  })
+      return { items, total }
+    })
 
   const attackSummary = (query: AttackQuery = {}): Effect.Effect<AttackSummary, SafeLineError> =>
     Effect.gen(function* () {
-      const limit = Math.min(Math.max(Math.floor(query.limit ?? 20), 1), MAX_PAGE_SIZE)
-      const filter = { ip: query.ip, start: query.sinceMs ?? 0, end: 0 }
-      const [events, records] = yield* Effect.all(
+      const window = query.window
+      const filter =
+        window === undefined
+          ? { ip: query.ip, start: query.sinceMs ?? 0, end: 0 }
+          : { ip: query.ip, start: Math.max(1, window.startMs), end: Math.max(1, window.endMs) }
+      const eventLimit =
+        window === undefined
+          ? Math.min(Math.max(Math.floor(query.limit ?? 20), 1), MAX_PAGE_SIZE)
+          : Math.max(1, Math.floor(query.maxEvents ?? MAX_WINDOW_EVENTS))
+      const [eventPages, recordPages, group] = yield* Effect.all(
         [
-          client.listEvents({ ...filter, page: 1, pageSize: limit }),
-          client.listRecords({ ...filter, page: 1, pageSize: RECORDS_PER_SUMMARY })
+          allPages(
+            (page, pageSize) =>
+              Effect.map(client.listEvents({ ...filter, page, pageSize }), (p) => ({ items: p.nodes, total: p.total })),
+            eventLimit
+          ),
+          allPages(
+            (page, pageSize) =>
+              Effect.map(client.listRecords({ ...filter, page, pageSize }), (p) => ({ items: p.data, total: p.total })),
+            window === undefined ? RECORDS_PER_SUMMARY : MAX_WINDOW_RECORDS
+          ),
+          findBlocklist
         ],
-        { concurrency: 2 }
+        { concurrency: 3 }
       )
-      const typesByEvent = new Map<string, Set<string>>()
-      const typeCounts = new Map<number, number>()
-      for (const record of records.data) {
-        const key = String(record.event_id)
-        typesByEvent.set(key, (typesByEvent.get(key) ?? new Set()).add(attackTypeName(record.attack_type)))
-        typeCounts.set(record.attack_type, (typeCounts.get(record.attack_type) ?? 0) + 1)
-      }
-      const nodes = [...events.nodes].sort((a, b) => b.start_at - a.start_at || b.id - a.id)
-      const sources = new Map<string, { ip: string; count: number; country: string; blocked: number; passed: number }>()
-      for (const e of nodes) {
-        const s = sources.get(e.ip) ?? { ip: e.ip, count: 0, country: e.country, blocked: 0, passed: 0 }
-        s.count++
-        s.blocked += e.deny_count
-        s.passed += e.pass_count
-        sources.set(e.ip, s)
-      }
-      return {
-        total: Math.max(events.total, nodes.length),
-        blocked: nodes.reduce((n, e) => n + e.deny_count, 0),
-        passed: nodes.reduce((n, e) => n + e.pass_count, 0),
-        events: nodes.map((e) => toEventView(e, typesByEvent)),
-        topSourceIps: [...sources.values()]
-          .sort(
-            (a, b) => b.count - a.count || b.blocked + b.passed - (a.blocked + a.passed) || a.ip.localeCompare(b.ip)
-          )
-          .slice(0, TOP_SOURCES),
-        attackTypes: [...typeCounts.entries()]
-          .map(([attackType, count]) => ({ attackType, name: attackTypeName(attackType), count }))
-          .sort((a, b) => b.count - a.count || a.attackType - b.attackType),
-        records: records.data.map(toRecordView)
-      }
+      const events = { nodes: eventPages.items, total: eventPages.total }
+      const records = { data: recordPages.items, total: recordPages.total }
+      return summarizeAttacks({
+        window,
+        events: events.nodes,
+        eventsTotal: events.total,
+        records: records.data,
+        recordsTotal: records.total,
+        blocklist: group?.ips ?? []
+      })
     })
 
   const protectionMode: Effect.Effect<ProtectionModeInfo, SafeLineError> = Effect.map(client.getMode, summarizeMode)
@@ -448,7 +538,8 @@ const make = Effect.gen(function* () {
 
   return {
     systemInfo,
-    trafficStats,
+    trafficStats: trafficStatsOver(),
+    trafficStatsOver,
     attackSummary,
     protectionMode,
     setProtectionMode,

@@ -1,8 +1,9 @@
 // The tools the agent nodes call: each SafeLine operation (and the threat lookup) under its
 // CONTRACT.md name, recorded as a tool call (metric + trace event) inside an `execute_tool` span.
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
 import type { AgentName } from "../domain/Agents.js"
 import type { ToolName } from "../domain/Tools.js"
+import { getTurn } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import type { SafeLineClient } from "../safeline/SafeLineClient.js"
 import { SafeLineError, type SafeLineFailure } from "../safeline/SafeLineError.js"
@@ -19,7 +20,7 @@ import {
   type UserMode
 } from "../safeline/SafeLineOps.js"
 import { instrumentToolCall } from "./InstrumentToolCall.js"
-import { ThreatCatalog, type ThreatInfo } from "./ThreatCatalog.js"
+import { type KevLookup, ThreatCatalog, type ThreatInfo } from "./ThreatCatalog.js"
 import { ToolError, type ToolErrorType } from "./ToolError.js"
 
 export type {
@@ -34,12 +35,30 @@ export type {
   TrafficStats,
   UserMode
 } from "../safeline/SafeLineOps.js"
-export type { ThreatInfo } from "./ThreatCatalog.js"
+export type { KevEntry, KevLookup, ThreatInfo } from "./ThreatCatalog.js"
+
+/** One WAF change applied through the tools. */
+export interface AppliedChange {
+  readonly at: number
+  readonly principal: string
+  readonly sessionId: string
+  readonly action: "set_mode" | "blacklist_add" | "blacklist_remove"
+  /** Mode changes: the user-facing modes before and after. */
+  readonly modeBefore?: string | undefined
+  readonly modeAfter?: string | undefined
+  /** Blacklist changes: the address or range. */
+  readonly target?: string | undefined
+  /** False when SafeLine already was in the requested state. */
+  readonly changed: boolean
+}
 export { ToolError } from "./ToolError.js"
 
 export interface SafeLineToolsService {
-  /** tool_get_traffic_stats */
-  readonly getTrafficStats: (agent: AgentName) => Effect.Effect<TrafficStats, ToolError>
+  /** tool_get_traffic_stats: traffic now, and SafeLine's counters over `range` (default the last 24 h). */
+  readonly getTrafficStats: (
+    agent: AgentName,
+    range?: { readonly startMs: number; readonly endMs: number }
+  ) => Effect.Effect<TrafficStats, ToolError>
   /** tool_get_attack_events */
   readonly getAttackEvents: (agent: AgentName, query?: AttackQuery) => Effect.Effect<AttackSummary, ToolError>
   /** tool_get_system_info */
@@ -66,6 +85,19 @@ export interface SafeLineToolsService {
   ) => Effect.Effect<BlacklistChange, ToolError>
   /** tool_cve_lookup: by CVE id, CWE id, attack_type number or name, or free text. */
   readonly cveLookup: (agent: AgentName, query: string) => Effect.Effect<ReadonlyArray<ThreatInfo>, ToolError>
+  /** tool_cve_lookup for one CVE id: its CISA KEV entry (or its absence, with the catalog version). */
+  readonly kevLookup: (agent: AgentName, cveId: string) => Effect.Effect<KevLookup, ToolError>
+  /**
+   * The WAF changes applied through this process (mode changes, blacklist changes), oldest
+   * first, with when, by whom and in which session: what a report lists as "actions taken" and
+   * how it tells which mode was in force when.
+   */
+  readonly changeJournal: Effect.Effect<ReadonlyArray<AppliedChange>>
+  /**
+   * Whether the SafeLine answering is the simulator (it says so in its version) or a real one;
+   * "unknown" until SafeLine has answered once. No metrics or span: it is asked on every turn.
+   */
+  readonly dataOrigin: Effect.Effect<"simulator" | "safeline" | "unknown">
   /** No metrics or span: the readiness probe's dependency check. */
   readonly ping: Effect.Effect<{ readonly version: string; readonly simulated: boolean }, ToolError>
 }
@@ -103,6 +135,30 @@ const make = Effect.gen(function* () {
   const telemetry = yield* Telemetry
   const ops = yield* SafeLineOps
   const catalog = yield* ThreatCatalog
+  /** The origin once SafeLine has told it: it does not change under a running process. */
+  const origin = yield* Ref.make(Option.none<"simulator" | "safeline">())
+  const journal = yield* Ref.make<ReadonlyArray<AppliedChange>>([])
+  /** Records an applied change with the turn's principal and session. */
+  const remember = (change: Omit<AppliedChange, "at" | "principal" | "sessionId">) =>
+    Effect.gen(function* () {
+      const at = yield* Clock.currentTimeMillis
+      const turn = yield* getTurn
+      const entry: AppliedChange = {
+        ...change,
+        at,
+        principal: Option.match(turn, { onNone: () => "unknown", onSome: (t) => t.principal.name }),
+        sessionId: Option.match(turn, { onNone: () => "", onSome: (t) => t.sessionId })
+      }
+      // Bounded: a long-running process keeps the latest changes only.
+      yield* Ref.update(journal, (all) => [...all.slice(-499), entry])
+    })
+  const modeChanged = (change: ModeChange) =>
+    remember({
+      action: "set_mode",
+      modeBefore: change.previous.mode,
+      modeAfter: change.current.mode,
+      changed: change.previous.mode !== change.current.mode
+    })
 
   /** Runs one tool call in its span and records it, whatever the outcome. */
   const instrument =
@@ -111,28 +167,61 @@ const make = Effect.gen(function* () {
       instrumentToolCall(telemetry, agent, tool, attributes)(Effect.mapError(call, toToolError(tool)))
 
   const service: SafeLineToolsService = {
-    getTrafficStats: (agent) => instrument(agent, "tool_get_traffic_stats")(ops.trafficStats),
+    getTrafficStats: (agent, range) =>
+      instrument(agent, "tool_get_traffic_stats")(range === undefined ? ops.trafficStats : ops.trafficStatsOver(range)),
     getAttackEvents: (agent, query = {}) =>
       instrument(agent, "tool_get_attack_events", {
         ...(query.ip === undefined ? {} : { "safeline.query.ip": query.ip }),
-        ...(query.limit === undefined ? {} : { "safeline.query.limit": query.limit })
+        ...(query.limit === undefined ? {} : { "safeline.query.limit": query.limit }),
+        ...(query.window === undefined
+          ? {}
+          : {
+              "safeline.query.start": new Date(query.window.startMs).toISOString(),
+              "safeline.query.end": new Date(query.window.endMs).toISOString()
+            })
       })(ops.attackSummary(query)),
     getSystemInfo: (agent) => instrument(agent, "tool_get_system_info")(ops.systemInfo),
     getProtectionMode: (agent) => instrument(agent, "tool_get_protection_mode")(ops.protectionMode),
     setProtectionMode: (agent, mode) =>
-      instrument(agent, "tool_set_protection_mode", { "safeline.mode": mode })(ops.setProtectionMode(mode)),
+      instrument(agent, "tool_set_protection_mode", { "safeline.mode": mode })(
+        Effect.tap(ops.setProtectionMode(mode), modeChanged)
+      ),
     restoreProtectionMode: (agent) =>
-      instrument(agent, "tool_set_protection_mode", { "safeline.mode": "previous" })(ops.restoreProtectionMode),
+      instrument(agent, "tool_set_protection_mode", { "safeline.mode": "previous" })(
+        Effect.tap(ops.restoreProtectionMode, modeChanged)
+      ),
     manageIpBlacklist: (agent, operation, target, comment) =>
       instrument(agent, "tool_manage_ip_blacklist", {
         "safeline.blacklist.operation": operation,
         "safeline.blacklist.target": target.slice(0, 64),
         ...(comment === undefined ? {} : { "safeline.blacklist.comment": comment.slice(0, 200) })
-      })(operation === "add" ? ops.blacklistAdd(target) : ops.blacklistRemove(target)),
+      })(
+        Effect.tap(operation === "add" ? ops.blacklistAdd(target) : ops.blacklistRemove(target), (change) =>
+          remember({
+            action: operation === "add" ? "blacklist_add" : "blacklist_remove",
+            target: change.target,
+            changed: change.changed
+          })
+        )
+      ),
     cveLookup: (agent, query) =>
       instrument(agent, "tool_cve_lookup", { "threat.query": query.slice(0, 100) })(
         Effect.sync(() => catalog.lookup(query))
       ),
+    kevLookup: (agent, cveId) =>
+      instrument(agent, "tool_cve_lookup", { "threat.query": cveId.slice(0, 100) })(
+        Effect.sync(() => catalog.kev(cveId))
+      ),
+    changeJournal: Ref.get(journal),
+    dataOrigin: Effect.flatMap(Ref.get(origin), (known) =>
+      Option.isSome(known)
+        ? Effect.succeed(known.value)
+        : ops.systemInfo.pipe(
+            Effect.map((s) => (s.simulated ? ("simulator" as const) : ("safeline" as const))),
+            Effect.tap((found) => Ref.set(origin, Option.some(found))),
+            Effect.orElseSucceed(() => "unknown" as const)
+          )
+    ),
     ping: Effect.map(ops.systemInfo, (s) => ({ version: s.version, simulated: s.simulated })).pipe(
       Effect.mapError(toToolError("tool_get_system_info"))
     )

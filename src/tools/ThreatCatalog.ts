@@ -1,6 +1,7 @@
-// The bundled threat data (data/threat/attack-types.json): every SafeLine attack_type with its CWEs,
-// OWASP Top 10 2021 category, severity, remediation and example CVEs, looked up by CWE, CVE,
-// attack-type number or name, or free text.
+// The bundled threat data: every SafeLine attack_type with its CWEs, OWASP Top 10 2021 category,
+// severity, remediation and example CVEs (data/threat/attack-types.json), looked up by CWE, CVE,
+// attack-type number or name, or free text; and the CISA Known Exploited Vulnerabilities catalog
+// (data/threat/cisa-kev/, CC0) with our request indicators for a few of its CVEs.
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -48,6 +49,89 @@ export interface ThreatInfo {
 }
 
 export const THREAT_DATA_PATH = join(packageRoot, "data", "threat", "attack-types.json")
+export const KEV_CATALOG_PATH = join(packageRoot, "data", "threat", "cisa-kev", "known_exploited_vulnerabilities.json")
+export const KEV_INDICATORS_PATH = join(packageRoot, "data", "threat", "kev-indicators.json")
+
+const KevVulnerability = Schema.Struct({
+  cveID: Schema.String,
+  vendorProject: Schema.String,
+  product: Schema.String,
+  vulnerabilityName: Schema.String,
+  dateAdded: Schema.String,
+  shortDescription: Schema.String,
+  requiredAction: Schema.String,
+  dueDate: Schema.String,
+  knownRansomwareCampaignUse: Schema.String,
+  notes: Schema.String,
+  cwes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+
+/** The CISA KEV catalog file, as published (the fields we use). */
+export const KevCatalogData = Schema.Struct({
+  catalogVersion: Schema.String,
+  dateReleased: Schema.String,
+  count: Schema.Number,
+  vulnerabilities: Schema.Array(KevVulnerability)
+})
+export type KevCatalogData = typeof KevCatalogData.Type
+
+export const KevIndicatorData = Schema.Struct({
+  cves: Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({ attackTypes: Schema.Array(Schema.Number), patterns: Schema.Array(Schema.String) })
+  })
+})
+export type KevIndicatorData = typeof KevIndicatorData.Type
+
+/** One KEV entry as the tools give it. */
+export interface KevEntry {
+  readonly cveId: string
+  readonly name: string
+  readonly vendor: string
+  readonly product: string
+  readonly dateAdded: string
+  readonly description: string
+  readonly requiredAction: string
+  readonly dueDate: string
+  /** "Known" or "Unknown", as CISA says. */
+  readonly knownRansomwareUse: string
+  readonly cwes: ReadonlyArray<string>
+  readonly notes: string
+}
+
+/** What "are we seeing it?" looks for in SafeLine's records: attack classes and request substrings. */
+export interface KevEvidenceSignature {
+  /** SafeLine attack_type codes the CVE's CWEs (and our indicators) map to. */
+  readonly attackTypes: ReadonlyArray<number>
+  /** Case-insensitive substrings of a record's payload or path (from kev-indicators.json). */
+  readonly patterns: ReadonlyArray<string>
+}
+
+export interface KevLookup {
+  readonly catalogVersion: string
+  readonly dateReleased: string
+  readonly entry: KevEntry | undefined
+  readonly signature: KevEvidenceSignature
+  /** The attack classes of `signature.attackTypes`, with their CWE, OWASP and remediation. */
+  readonly classes: ReadonlyArray<ThreatInfo>
+}
+
+/**
+ * CWEs the KEV catalog uses that no attack_type lists itself but whose requests SafeLine
+ * classifies: input validation (HTTP violations), injection families, traversal variants.
+ */
+const EXTRA_CWE_CLASSES: Readonly<Record<string, ReadonlyArray<number>>> = {
+  "CWE-20": [35],
+  "CWE-74": [0, 8, 9],
+  "CWE-77": [9],
+  "CWE-23": [20],
+  "CWE-36": [20],
+  "CWE-73": [20, 11],
+  "CWE-917": [7],
+  "CWE-1321": [8]
+}
+
+const EMPTY_KEV: KevCatalogData = { catalogVersion: "none", dateReleased: "", count: 0, vulnerabilities: [] }
 
 const STOPWORDS = new Set([
   "the",
@@ -81,7 +165,11 @@ const tokens = (text: string) =>
     .filter((t) => t.length >= 3 && !STOPWORDS.has(t))
 
 /** The lookups over one data set; pure, so tests can build it from any data. */
-export const makeThreatCatalog = (data: ThreatData) => {
+export const makeThreatCatalog = (
+  data: ThreatData,
+  kevData: KevCatalogData = EMPTY_KEV,
+  indicators: KevIndicatorData = { cves: {} }
+) => {
   const toInfo = (entry: AttackTypeEntry): ThreatInfo => ({
     attackType: entry.attackType,
     name: entry.name,
@@ -159,8 +247,53 @@ export const makeThreatCatalog = (data: ThreatData) => {
     return freeText(q)
   }
 
+  const kevById = new Map(kevData.vulnerabilities.map((v) => [v.cveID.toUpperCase(), v]))
+  /** The attack classes a set of CWEs maps to, through attack-types.json and EXTRA_CWE_CLASSES. */
+  const classesOfCwes = (cwes: ReadonlyArray<string>): Array<number> => {
+    const codes = new Set<number>()
+    for (const cwe of cwes) {
+      for (const e of entries) if (e.attackType >= 0 && e.cwe.includes(cwe)) codes.add(e.attackType)
+      for (const code of EXTRA_CWE_CLASSES[cwe] ?? []) codes.add(code)
+    }
+    return [...codes].sort((a, b) => a - b)
+  }
+  const kev = (cveId: string): KevLookup => {
+    const id = cveId.trim().toUpperCase()
+    const v = kevById.get(id)
+    const extra = indicators.cves[id]
+    const attackTypes = [...new Set([...(extra?.attackTypes ?? []), ...classesOfCwes(v?.cwes ?? [])])]
+    const entry: KevEntry | undefined =
+      v === undefined
+        ? undefined
+        : {
+            cveId: v.cveID,
+            name: v.vulnerabilityName,
+            vendor: v.vendorProject,
+            product: v.product,
+            dateAdded: v.dateAdded,
+            description: v.shortDescription,
+            requiredAction: v.requiredAction,
+            dueDate: v.dueDate,
+            knownRansomwareUse: v.knownRansomwareCampaignUse,
+            cwes: v.cwes,
+            notes: v.notes
+          }
+    return {
+      catalogVersion: kevData.catalogVersion,
+      dateReleased: kevData.dateReleased.slice(0, 10),
+      entry,
+      signature: { attackTypes, patterns: extra?.patterns ?? [] },
+      classes: attackTypes.flatMap((code) => {
+        const info = byAttackType(code)
+        return info === undefined ? [] : [info]
+      })
+    }
+  }
+
   return {
     lookup,
+    kev,
+    kevCatalogVersion: kevData.catalogVersion,
     byAttackType,
     all: entries.map(toInfo),
     owaspEdition: data.owaspEdition
@@ -171,16 +304,21 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&
 
 export type ThreatCatalogService = ReturnType<typeof makeThreatCatalog>
 
+/** One bundled JSON file, checked against its schema; a broken bundle is a bug, so a defect. */
+const readBundled = <A, I>(path: string, schema: Schema.Schema<A, I>) =>
+  Effect.try(() => JSON.parse(readFileSync(path, "utf8")) as unknown).pipe(
+    Effect.flatMap(Schema.decodeUnknown(schema)),
+    Effect.orDieWith((error) => new Error(`The bundled threat data ${path} is unreadable: ${String(error)}`))
+  )
+
 export class ThreatCatalog extends Context.Tag("security-agent/ThreatCatalog")<ThreatCatalog, ThreatCatalogService>() {
   /** Reads and checks the bundled data once; a broken bundle is a bug, so it fails the layer as a defect. */
   static readonly layer = Layer.effect(
     ThreatCatalog,
-    Effect.try(() => JSON.parse(readFileSync(THREAT_DATA_PATH, "utf8")) as unknown).pipe(
-      Effect.flatMap(Schema.decodeUnknown(ThreatData)),
-      Effect.map(makeThreatCatalog),
-      Effect.orDieWith(
-        (error) => new Error(`The bundled threat data ${THREAT_DATA_PATH} is unreadable: ${String(error)}`)
-      )
-    )
+    Effect.all([
+      readBundled(THREAT_DATA_PATH, ThreatData),
+      readBundled(KEV_CATALOG_PATH, KevCatalogData),
+      readBundled(KEV_INDICATORS_PATH, KevIndicatorData)
+    ]).pipe(Effect.map(([data, kev, indicators]) => makeThreatCatalog(data, kev, indicators)))
   )
 }

@@ -81,6 +81,42 @@ describe("parseConfigIntent", () => {
     expect(parseConfigIntent("what is the weather")).toEqual({ kind: "none" })
   })
 
+  it("reads assent without a valid code as assent, and an order or a question as what it is", () => {
+    for (const message of [
+      "confirm",
+      "Confirm!",
+      "yes, do it",
+      "ok",
+      "OK.",
+      "go ahead please",
+      "sure",
+      "yep",
+      "do it now",
+      "confirm 12345",
+      "confirm the change",
+      "please confirm",
+      "apply it"
+    ]) {
+      expect(parseConfigIntent(message), message).toEqual({ kind: "assent" })
+    }
+    expect(parseConfigIntent("confirm 123456")).toEqual({ kind: "confirm", code: "123456" })
+    expect(parseConfigIntent("cancel")).toEqual({ kind: "cancel" })
+    for (const message of [
+      "thanks",
+      "yes, and show me the traffic",
+      "ok ban 203.0.113.7",
+      "is it ok to switch to block mode?"
+    ]) {
+      expect(parseConfigIntent(message).kind, message).not.toBe("assent")
+    }
+  })
+
+  it("reads a blacklist order typed in a hurry", () => {
+    for (const message of ["blok 203.0.113.9", "blcok 203.0.113.9", "bann 203.0.113.9", "blaklist 203.0.113.9"]) {
+      expect(parseConfigIntent(message), message).toMatchObject({ kind: "blacklist_ip", target: "203.0.113.9" })
+    }
+  })
+
   it("sanitises the blacklist comment", () => {
     const intent = parseConfigIntent("ban 203.0.113.7 because <script>alert(1)</script>\u0000 scanning")
     expect(intent).toMatchObject({ kind: "blacklist_ip" })

@@ -67,7 +67,7 @@ describe("the agent graph (offline reasoner, simulator)", () => {
       expect(second.turn_id).toBe("2")
       expect(second.route).toBe("log_analyst")
       expect(second.trace_id).not.toBe(result.trace_id)
-      expect(second.reply).toMatch(/\d+ attack events, with \d[\d,]* attack requests blocked and \d[\d,]* passed/)
+      expect(second.reply).toMatch(/Of these \d+ events: \d[\d,]* attack requests blocked and \d[\d,]* passed/)
     }).pipe(Effect.provide(testApp()))
   )
 

@@ -128,4 +128,29 @@ describe("lookups", () => {
       expect(loaded.all).toHaveLength(ATTACK_TYPE_CODES.length)
     }).pipe(Effect.provide(ThreatCatalog.layer))
   )
+
+  it.effect("answers a CVE from the bundled CISA KEV catalog, and says when one is not in it", () =>
+    Effect.gen(function* () {
+      const loaded = yield* ThreatCatalog
+      expect(loaded.kevCatalogVersion).toBe("2025.08.25")
+      const log4shell = loaded.kev("cve-2021-44228")
+      expect(log4shell.entry).toMatchObject({
+        cveId: "CVE-2021-44228",
+        vendor: "Apache",
+        product: "Log4j2",
+        dateAdded: "2021-12-10",
+        knownRansomwareUse: "Known",
+        cwes: ["CWE-20", "CWE-400", "CWE-502"]
+      })
+      expect(log4shell.entry!.requiredAction).toContain("Apply updates")
+      // Its CWEs and our indicators map to what SafeLine classifies: RCE, deserialization, DoS, HTTP violations.
+      expect([...log4shell.signature.attackTypes].sort((a, b) => a - b)).toEqual([4, 6, 7, 35])
+      expect(log4shell.signature.patterns).toContain("${jndi:")
+      const unknown = loaded.kev("CVE-2099-0001")
+      expect(unknown.entry).toBeUndefined()
+      expect(unknown).toMatchObject({ catalogVersion: "2025.08.25", dateReleased: "2025-08-25" })
+      // A KEV CVE with no indicators of ours still maps through its CWE (CWE-78: OS command injection).
+      expect(loaded.kev("CVE-2014-6271").classes.map((c) => c.attackType)).toContain(9)
+    }).pipe(Effect.provide(ThreatCatalog.layer))
+  )
 })

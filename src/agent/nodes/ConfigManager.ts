@@ -16,6 +16,7 @@ import type { PendingAction } from "../../sessions/Session.js"
 import { SafeLineTools } from "../../tools/SafeLineTools.js"
 import { type ConfigIntent, parseConfigIntent, type UserMode } from "../ConfigIntent.js"
 import { type CodeThrottle, ConfirmationGuard } from "../ConfirmationGuard.js"
+import { withDataSourceLine } from "../DataSource.js"
 import type { TurnState, TurnUpdate } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 import { validateTarget } from "../TargetValidation.js"
@@ -41,6 +42,9 @@ const forHowLong = (seconds: number): string =>
 
 const throttledReply = (principal: string, throttle: CodeThrottle, summary: string): string =>
   `Too many wrong confirmation codes from ${principal} (${throttle.failures} recently): confirmations are refused for the next ${forHowLong(throttle.retryAfterSeconds)}. The pending change (${summary}) is cancelled and nothing was changed; ask for it again after that.`
+
+/** "14:05:09 UTC": when a pending change expires, in the one time zone every operator shares. */
+const clockTime = (epochMillis: number): string => `${new Date(epochMillis).toISOString().slice(11, 19)} UTC`
 
 const AUDIT_OFF =
   "WAF changes are refused while the guardrail audit is off (GUARDRAIL_AUDIT_ENABLED=false), since every change must leave an audit record"
@@ -204,7 +208,7 @@ export const configManagerNode = (state: TurnState) =>
               ? `${reply} Warning: the change was applied but is unaudited: its outcome could not be written to the WAF change audit. Tell an administrator (GUARDRAIL_AUDIT_CHANGES_PATH).`
               : `${reply} Its outcome could not be written to the WAF change audit either, so this attempt is unaudited; tell an administrator (GUARDRAIL_AUDIT_CHANGES_PATH).`
           }
-          return done(reply, null, failed)
+          return done(yield* withDataSourceLine(reply), null, failed)
         })
 
       switch (intent.kind) {
@@ -302,10 +306,28 @@ export const configManagerNode = (state: TurnState) =>
           yield* guard("action_confirmation", "deny", "user_cancelled", { action: stored.action })
           return done(`Cancelled: ${stored.summary}. Nothing was changed.`, null)
         }
+        case "assent": {
+          if (active === null) {
+            yield* guard("action_confirmation", "deny", stored === null ? "no_pending_action" : "expired")
+            return done(
+              stored === null
+                ? "There is no pending change to confirm in this session. Ask for the change first."
+                : `The pending change (${stored.summary}) expired at ${clockTime(stored.expiresAt)}, so nothing was changed. Ask for it again for a new code.`,
+              null
+            )
+          }
+          yield* guard("action_confirmation", "deny", "code_missing", { action: active.action })
+          return done(
+            `A change is waiting for its confirmation code: ${active.summary}. It expires at ${clockTime(active.expiresAt)} (${forHowLong(Math.max(0, Math.ceil((active.expiresAt - now) / 1000)))} from now). Nothing is applied without the code: reply \`confirm\` followed by the 6-digit code from my earlier reply, or \`cancel\`.`,
+            active
+          )
+        }
         case "none": {
           const mode = yield* tools.getProtectionMode("config_manager")
           return done(
-            `The protection mode is ${mode.mode}. I can change it ("switch to block mode", "detect mode", "strict mode", "turn protection off", "restore the previous mode") or manage the IP blacklist ("ban 203.0.113.7", "unblock 203.0.113.7"); every change asks for a confirmation code.`,
+            yield* withDataSourceLine(
+              `The protection mode is ${mode.mode}. I can change it ("switch to block mode", "detect mode", "strict mode", "turn protection off", "restore the previous mode") or manage the IP blacklist ("ban 203.0.113.7", "unblock 203.0.113.7"); every change asks for a confirmation code.`
+            ),
             stored
           )
         }

@@ -3,6 +3,7 @@
 import { Effect } from "effect"
 import { SafeLineTools } from "../../tools/SafeLineTools.js"
 import { allToolCalls, composeReply, formatNumber } from "../Compose.js"
+import { withDataSourceLine } from "../DataSource.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 
@@ -20,8 +21,8 @@ export const monitorNode = (state: TurnState) =>
         series.length > 0
           ? `Over the last ${formatNumber(series.length * 5)} s: average ${formatNumber(average)} req/s, peak ${formatNumber(peak)} req/s.`
           : "No QPS samples yet.",
-        `Access (${formatNumber(stats.windowSeconds / 3600)} h): ${formatNumber(stats.access.requests)} requests from ${formatNumber(stats.access.uniqueIps)} IPs in ${formatNumber(stats.access.sessions)} sessions.`,
-        `Attacks: ${formatNumber(stats.attacks.attackIps)} attacking IPs; ${formatNumber(stats.attacks.blocked)} blocked, ${formatNumber(stats.attacks.rateLimited)} rate-limited, ${formatNumber(stats.attacks.challenged)} challenged, ${formatNumber(stats.attacks.blacklisted)} blacklisted.`,
+        `Access in the last ${formatNumber(stats.windowSeconds / 3600)} h (SafeLine stats): ${formatNumber(stats.access.requests)} requests from ${formatNumber(stats.access.uniqueIps)} IPs in ${formatNumber(stats.access.sessions)} sessions.`,
+        `Attacks in the last ${formatNumber(stats.windowSeconds / 3600)} h (SafeLine stats): ${formatNumber(stats.attacks.attackIps)} attacking IPs; requests ${formatNumber(stats.attacks.blocked)} blocked, ${formatNumber(stats.attacks.rateLimited)} rate-limited, ${formatNumber(stats.attacks.challenged)} challenged, ${formatNumber(stats.attacks.blacklisted)} blacklisted.`,
         `Protection mode: ${mode.mode}${mode.mode === "mixed" ? " (modules differ)" : ""} across ${Object.keys(mode.modules).length} detection modules.`
       ]
       if (peak > 0 && stats.qps > average * 3 && stats.qps > 10) {
@@ -30,7 +31,9 @@ export const monitorNode = (state: TurnState) =>
       if (mode.mode === "detect" || mode.mode === "off") {
         lines.push(`Attacks are not being blocked in ${mode.mode} mode; say "switch to block mode" to enforce.`)
       }
-      const reply = yield* composeReply("monitor", state.message, { stats, mode }, lines.join("\n"))
+      const reply = yield* withDataSourceLine(
+        yield* composeReply("monitor", state.message, { stats, mode }, lines.join("\n"))
+      )
       return { reply, sources: [], failed: false }
     })
   )

@@ -1,5 +1,5 @@
-// The supervisor: routes each message to one specialist. A pending change's confirmation or
-// cancel goes to config_manager deterministically; anything else is the Reasoner's proposal,
+// The supervisor: routes each message to one specialist. While a change is pending, its
+// confirmation, its cancel, and any assent without a valid code go to config_manager deterministically; anything else is the Reasoner's proposal,
 // trusted only after the route guardrail parses it.
 import { Effect } from "effect"
 import type { SpecialistName } from "../../domain/Agents.js"
@@ -18,7 +18,10 @@ export const supervisorNode = (state: TurnState) =>
       const intent = parseConfigIntent(state.message)
       let route: SpecialistName
       let rawRoute: string | undefined
-      if (state.pendingAction !== null && (intent.kind === "confirm" || intent.kind === "cancel")) {
+      if (
+        state.pendingAction !== null &&
+        (intent.kind === "confirm" || intent.kind === "cancel" || intent.kind === "assent")
+      ) {
         route = "config_manager"
         yield* telemetry.recordGuardrail({ gate: "route_parse", decision: "allow", reason: "pending_confirmation" })
       } else {

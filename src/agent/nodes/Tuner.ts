@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import { RagSearchTool } from "../../tools/RagSearchTool.js"
 import { type AttackSummary, SafeLineTools } from "../../tools/SafeLineTools.js"
 import { allToolCalls, composeReply, formatNumber } from "../Compose.js"
+import { withDataSourceLine } from "../DataSource.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 
@@ -97,11 +98,8 @@ export const tunerNode = (state: TurnState) =>
       }
       const sources = passages.map((p) => ({ source: p.source, section: p.section }))
       if (sources.length > 0) lines.push(`See: ${sources.map((s) => `${s.source} > ${s.section}`).join("; ")}.`)
-      const reply = yield* composeReply(
-        "tuner",
-        state.message,
-        { candidates: candidates.slice(0, 5) },
-        lines.join("\n")
+      const reply = yield* withDataSourceLine(
+        yield* composeReply("tuner", state.message, { candidates: candidates.slice(0, 5) }, lines.join("\n"))
       )
       return { reply, sources, failed: false }
     })
