@@ -9,9 +9,11 @@ import { AppConfig } from "../config/AppConfig.js"
 import { KnowledgeBase } from "../knowledge/KnowledgeBase.js"
 import type { AgentMetrics } from "../observability/AgentMetrics.js"
 import type { AuditLog } from "../observability/AuditLog.js"
+import { jsonLogger } from "../observability/JsonLogger.js"
 import { OtlpTracingLive } from "../observability/Otlp.js"
 import type { Telemetry } from "../observability/Telemetry.js"
 import type { TraceSink } from "../observability/TraceSink.js"
+import { WafModePollerLive } from "../observability/WafModePoller.js"
 import type { Reasoner } from "../reasoning/Reasoner.js"
 import { ReasonerLive } from "../reasoning/ReasonerLive.js"
 import type { SafeLineClient } from "../safeline/SafeLineClient.js"
@@ -33,11 +35,17 @@ const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
   none: LogLevel.None
 }
 
-/** Logs go to stderr (stdout stays for command output and the chat) at LOG_LEVEL. */
+/**
+ * Logs go to stderr (stdout stays for command output and the chat) at LOG_LEVEL, as logfmt or,
+ * with LOG_FORMAT=json, one JSON object per line with the turn's trace, span, session and turn ids.
+ */
 export const LoggingLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
     Layer.merge(
-      Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+      Logger.replace(
+        Logger.defaultLogger,
+        Logger.withConsoleError(config.observability.logFormat === "json" ? jsonLogger : Logger.logfmtLogger)
+      ),
       Logger.minimumLogLevel(LOG_LEVELS[config.observability.logLevel] ?? LogLevel.Info)
     )
   )
@@ -71,7 +79,7 @@ export const appLayer = <SafeLineOut, SafeLineE, SessionsE, SinksOut, ConfigE>(
     choices.reasoner,
     ConfirmationGuard.layer
   )
-  return Layer.mergeAll(Turn.layer, ProbesLive).pipe(
+  return Layer.mergeAll(Turn.layer, ProbesLive, WafModePollerLive).pipe(
     Layer.provideMerge(Layer.mergeAll(Graph.layer, choices.sessions, agentServices)),
     Layer.provideMerge(choices.safeline),
     Layer.provideMerge(Layer.merge(observabilityLayer(choices.sinks), OtlpTracingLive)),

@@ -1,10 +1,11 @@
 // /healthz (the process answers), /readyz (local checks decide; dependencies are only reported)
-// and /metrics (service and agent metrics in one Prometheus exposition).
-import { HttpServerResponse } from "@effect/platform"
+// and /metrics (service and agent metrics in one Prometheus exposition; OpenMetrics with trace
+// exemplars when the scraper's Accept asks for it).
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { AgentMetrics } from "../observability/AgentMetrics.js"
 import { Probes } from "../observability/Probes.js"
-import { PROMETHEUS_CONTENT_TYPE } from "../observability/Prometheus.js"
+import { negotiateExposition, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "../observability/Prometheus.js"
 import { Telemetry } from "../observability/Telemetry.js"
 
 const PROBE_TIMEOUT = "2 seconds"
@@ -50,6 +51,13 @@ export const healthHandler = Effect.flatMap(Telemetry, (t) => t.recordHealthChec
   Effect.as(HttpServerResponse.unsafeJson({ status: "ok" }))
 )
 
-export const metricsHandler = Effect.flatMap(AgentMetrics, (m) => m.exposition).pipe(
-  Effect.map((body) => HttpServerResponse.text(body, { contentType: PROMETHEUS_CONTENT_TYPE }))
-)
+export const metricsHandler = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const metrics = yield* AgentMetrics
+  const format = negotiateExposition(request.headers.accept)
+  const body = yield* metrics.render(format)
+  return HttpServerResponse.text(body, {
+    contentType: format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+    headers: { vary: "Accept" }
+  })
+})

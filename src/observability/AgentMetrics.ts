@@ -3,7 +3,10 @@
 // are the only writers; `exposition` renders what this instance owns.
 import { Context, Effect, Layer, Metric, MetricBoundaries, MetricLabel } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { renderPrometheus } from "./Prometheus.js"
+import { readBuildInfo } from "./BuildInfo.js"
+import { type Exemplars, makeExemplars } from "./Exemplars.js"
+import { type ExpositionFormat, renderPrometheus } from "./Prometheus.js"
+import { isRuntimeMetric, startRuntimeMetrics } from "./RuntimeMetrics.js"
 
 const TOOL_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]
 const TURN_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20]
@@ -16,17 +19,25 @@ const counter = (name: string, description: string) => Metric.counter(name, { in
 const histogram = (name: string, buckets: ReadonlyArray<number>, description: string) =>
   Metric.histogram(name, MetricBoundaries.fromIterable(buckets), description)
 
+/** The histograms that carry trace exemplars, by name (the recorders key exemplars by it). */
+export const exemplarHistogramNames = (ns: string) =>
+  ({
+    toolLatency: `${ns}_agent_tool_latency_seconds`,
+    turnLatency: `${ns}_agent_turn_latency_seconds`,
+    genAiOperationDuration: "gen_ai_client_operation_duration_seconds"
+  }) as const
+
 const makeMetrics = (ns: string) => ({
   routeTotal: counter(`${ns}_agent_route_total`, "Turns routed by the supervisor, by the agent selected"),
   handoffTotal: counter(`${ns}_agent_handoff_total`, "Handoffs between agents within a turn"),
   toolCallsTotal: counter(`${ns}_agent_tool_calls_total`, "Tool calls by agent, tool and status"),
-  toolLatency: histogram(`${ns}_agent_tool_latency_seconds`, TOOL_LATENCY_BUCKETS, "Tool call latency in seconds"),
+  toolLatency: histogram(exemplarHistogramNames(ns).toolLatency, TOOL_LATENCY_BUCKETS, "Tool call latency in seconds"),
   guardrailTotal: counter(`${ns}_agent_guardrail_total`, "Guardrail decisions by gate, decision and reason"),
   selfragDecisionTotal: counter(
     `${ns}_agent_selfrag_decision_total`,
     "Self-RAG critic decisions by decision and reason"
   ),
-  turnLatency: histogram(`${ns}_agent_turn_latency_seconds`, TURN_LATENCY_BUCKETS, "Agent turn latency in seconds"),
+  turnLatency: histogram(exemplarHistogramNames(ns).turnLatency, TURN_LATENCY_BUCKETS, "Agent turn latency in seconds"),
   nodeRunsTotal: counter(`${ns}_agent_node_runs_total`, "Graph node runs by agent and status (ok, error, interrupted)"),
   traceEventsTotal: counter(`${ns}_agent_trace_events_total`, "Trace events emitted, by event name"),
   traceEventsDroppedTotal: counter(`${ns}_agent_trace_events_dropped_total`, "Trace or audit records dropped, by sink"),
@@ -59,8 +70,22 @@ const makeMetrics = (ns: string) => ({
   dependencyUp: Metric.gauge(`${ns}_dependency_up`, {
     description: "Whether a dependency answered its last probe (1) or not (0)"
   }),
+  buildInfo: Metric.gauge(`${ns}_build_info`, {
+    description: "Always 1: the running version, source revision and Node.js version as labels"
+  }),
+  wafProtectionMode: Metric.gauge(`${ns}_waf_protection_mode`, {
+    description: "SafeLine's protection mode per module as last read: 1 on the module's current mode, 0 on the others"
+  }),
+  wafProtectionModeReadsTotal: counter(
+    `${ns}_waf_protection_mode_reads_total`,
+    "Reads of SafeLine's protection mode by result (an error clears the mode gauge)"
+  ),
+  llmCostUsdTotal: counter(
+    `${ns}_llm_cost_usd_total`,
+    "Estimated LLM spend in US dollars from reported tokens and LLM_PRICES, by model and token type"
+  ),
   genAiOperationDuration: histogram(
-    "gen_ai_client_operation_duration_seconds",
+    exemplarHistogramNames(ns).genAiOperationDuration,
     GEN_AI_DURATION_BUCKETS,
     "GenAI operation duration in seconds"
   ),
@@ -111,11 +136,15 @@ export class AgentMetrics extends Context.Tag("security-agent/AgentMetrics")<
     /** False when AGENT_OBSERVABILITY_ENABLED=false: the agent_* series are neither written nor exported. */
     readonly agentSignalsEnabled: boolean
     readonly metrics: MetricSet
-    /** The Prometheus text of every series this service owns. */
+    /** Trace exemplars of the duration histograms (written by Telemetry, printed in OpenMetrics). */
+    readonly exemplars: Exemplars
+    /** The Prometheus text (0.0.4) of every series this service owns. */
     readonly exposition: Effect.Effect<string>
+    /** The same series in the format a scraper negotiated (OpenMetrics carries exemplars). */
+    readonly render: (format: ExpositionFormat) => Effect.Effect<string>
   }
 >() {
-  static readonly layer = Layer.effect(
+  static readonly layer = Layer.scoped(
     AgentMetrics,
     Effect.gen(function* () {
       const config = yield* AppConfig
@@ -126,12 +155,32 @@ export class AgentMetrics extends Context.Tag("security-agent/AgentMetrics")<
       const droppedName = `${ns}_agent_trace_events_dropped_total`
       const include = (name: string) =>
         (name.startsWith(`${ns}_`) && (agentSignalsEnabled || !name.startsWith(agentPrefix) || name === droppedName)) ||
-        name.startsWith("gen_ai_client_")
+        name.startsWith("gen_ai_client_") ||
+        isRuntimeMetric(name)
+      const metrics = makeMetrics(ns)
+      const build = readBuildInfo(config.observability.buildRevision)
+      yield* Metric.set(
+        withLabels(metrics.buildInfo, {
+          node_version: build.nodeVersion,
+          revision: build.revision,
+          version: build.version
+        }),
+        1
+      )
+      const collectRuntime = yield* startRuntimeMetrics
+      const exemplars = makeExemplars()
+      const render = (format: ExpositionFormat) =>
+        Effect.zipRight(
+          collectRuntime,
+          Effect.sync(() => renderPrometheus(Metric.unsafeSnapshot(), include, { format, exemplars }))
+        )
       return {
         namespace: ns,
         agentSignalsEnabled,
-        metrics: makeMetrics(ns),
-        exposition: Effect.sync(() => renderPrometheus(Metric.unsafeSnapshot(), include))
+        metrics,
+        exemplars,
+        exposition: render("prometheus"),
+        render
       }
     })
   )

@@ -62,3 +62,15 @@ export type TraceSinkName = (typeof TRACE_SINKS)[number]
 /** Maps a value to itself when it belongs to the closed set, else to `other`. */
 export const bounded = <const T extends string>(allowed: ReadonlyArray<T>, value: string): T | "other" =>
   (allowed as ReadonlyArray<string>).includes(value) ? (value as T) : "other"
+
+/** SafeLine's per-module protection values (`default` is SafeLine's name for block mode). */
+export const WAF_MODULE_MODES = ["default", "strict", "dry_run", "disable"] as const
+
+export type WafModuleMode = (typeof WAF_MODULE_MODES)[number]
+
+export const WAF_MODE_READ_RESULTS = ["ok", "error"] as const
+
+export type WafModeReadResult = (typeof WAF_MODE_READ_RESULTS)[number]
+
+/** At most this many SafeLine modules get a mode series (SafeLine has about a dozen). */
+export const MAX_WAF_MODULES = 64

@@ -1,11 +1,36 @@
-// Renders Effect metric snapshots as Prometheus text exposition 0.0.4.
+// Renders Effect metric snapshots as Prometheus text exposition 0.0.4 (the default) or, when a
+// scraper asks for it, OpenMetrics 1.0 with trace exemplars on the duration histograms.
 // Hand-rendered rather than via @opentelemetry/exporter-prometheus: we need exact names (no
 // `# UNIT` lines or scope labels), labels sorted by name, merged duplicate keys, and speed at
 // 10k series; the format is small and promtool checks our output in the tests.
 import type { MetricPair } from "effect"
 import { MetricState } from "effect"
+import { type Exemplar, type Exemplars, exemplarForBucket } from "./Exemplars.js"
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+export type ExpositionFormat = "prometheus" | "openmetrics"
+
+/**
+ * The format an `Accept` header asks for: OpenMetrics when `application/openmetrics-text` is
+ * acceptable (q > 0) and preferred at least as much as text/plain; text 0.0.4 otherwise (no
+ * header, curl's `*\/*`, a browser).
+ */
+export const negotiateExposition = (accept: string | undefined): ExpositionFormat => {
+  if (accept === undefined) return "prometheus"
+  let openMetrics = 0
+  let text = 0
+  for (const part of accept.split(",")) {
+    const [type = "", ...params] = part.split(";").map((p) => p.trim().toLowerCase())
+    const qParam = params.find((p) => p.startsWith("q="))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
+    if (!Number.isFinite(q)) continue
+    if (type === "application/openmetrics-text") openMetrics = Math.max(openMetrics, q)
+    else if (type === "text/plain") text = Math.max(text, q)
+  }
+  return openMetrics > 0 && openMetrics >= text ? "openmetrics" : "prometheus"
+}
 
 const NEEDS_ESCAPE = /[\\\n"]/
 
@@ -13,6 +38,8 @@ const escapeLabelValue = (value: string): string =>
   NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value
 
 const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
+/** OpenMetrics escapes double quotes in HELP too. */
+const escapeHelpOpenMetrics = (text: string): string => escapeHelp(text).replace(/"/g, '\\"')
 
 const formatNumber = (value: number | bigint): string => {
   if (typeof value === "bigint") return value.toString()
@@ -40,6 +67,10 @@ const renderLabelPairs = (labels: ReadonlyArray<readonly [string, string]>): str
   }
   return text
 }
+
+/** The `k="v",...` key of a label set, as the renderer prints it: how exemplars find their series. */
+export const seriesLabelKey = (labels: Readonly<Record<string, string>>): string =>
+  renderLabelPairs(sortedLabels(Object.entries(labels).map(([key, value]) => ({ key, value }))))
 
 const byName = (x: readonly [string, string], y: readonly [string, string]) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)
 
@@ -91,14 +122,28 @@ const mergeStates = (
   return b
 }
 
+const renderExemplar = (e: Exemplar): string =>
+  ` # {span_id="${e.spanId}",trace_id="${e.traceId}"} ${formatNumber(e.value)} ${(e.timestampMs / 1000).toFixed(3)}`
+
+export interface RenderOptions {
+  readonly format?: ExpositionFormat
+  /** Exemplars for histogram buckets; printed only in OpenMetrics (text 0.0.4 has no syntax for them). */
+  readonly exemplars?: Exemplars
+}
+
 /**
  * Renders every metric whose name passes `include`. Two keys that differ only in description
  * or tag order render as one series (their values merged), so the output has no duplicates.
+ * OpenMetrics differs in three ways: a counter family is named without `_total` (its sample keeps
+ * it), buckets may carry a `trace_id` exemplar, and the text ends with `# EOF`.
  */
 export const renderPrometheus = (
   pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>,
-  include: (name: string) => boolean
+  include: (name: string) => boolean,
+  options: RenderOptions = {}
 ): string => {
+  const openMetrics = options.format === "openmetrics"
+  const exemplars = openMetrics ? options.exemplars : undefined
   const families = new Map<string, Family>()
   for (const pair of pairs) {
     const name = pair.metricKey.name
@@ -126,7 +171,14 @@ export const renderPrometheus = (
   let out = ""
   for (const name of [...families.keys()].sort()) {
     const family = families.get(name)!
-    out += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.kind}\n`
+    if (openMetrics) {
+      const counterBase = family.kind === "counter" && name.endsWith("_total") ? name.slice(0, -6) : undefined
+      const familyName = counterBase ?? name
+      const type = family.kind === "counter" && counterBase === undefined ? "unknown" : family.kind
+      out += `# HELP ${familyName} ${escapeHelpOpenMetrics(family.help)}\n# TYPE ${familyName} ${type}\n`
+    } else {
+      out += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.kind}\n`
+    }
     for (const [labelPairs, state] of family.series) {
       const labelText = labelPairs === "" ? "" : `{${labelPairs}}`
       if (MetricState.isCounterState(state)) {
@@ -136,15 +188,23 @@ export const renderPrometheus = (
       } else if (MetricState.isHistogramState(state)) {
         // `le` goes last, after the sorted labels, as before; only its value changes per bucket.
         const lePrefix = `${name}_bucket{${labelPairs === "" ? "" : `${labelPairs},`}le="`
+        const seriesExemplars = exemplars?.of(name, labelPairs) ?? []
+        let lower = Number.NEGATIVE_INFINITY
         for (const [bound, cumulative] of state.buckets) {
           if (bound === Number.POSITIVE_INFINITY) continue
-          out += `${lePrefix}${formatNumber(bound)}"} ${cumulative}\n`
+          out += `${lePrefix}${formatNumber(bound)}"} ${cumulative}`
+          const exemplar = seriesExemplars.length === 0 ? undefined : exemplarForBucket(seriesExemplars, lower, bound)
+          out += exemplar === undefined ? "\n" : `${renderExemplar(exemplar)}\n`
+          lower = bound
         }
-        out += `${lePrefix}+Inf"} ${state.count}\n`
+        out += `${lePrefix}+Inf"} ${state.count}`
+        const overflow =
+          seriesExemplars.length === 0 ? undefined : exemplarForBucket(seriesExemplars, lower, Number.POSITIVE_INFINITY)
+        out += overflow === undefined ? "\n" : `${renderExemplar(overflow)}\n`
         out += `${name}_sum${labelText} ${formatNumber(state.sum)}\n`
         out += `${name}_count${labelText} ${state.count}\n`
       }
     }
   }
-  return out
+  return openMetrics ? `${out}# EOF\n` : out
 }

@@ -1,6 +1,7 @@
 // One typed recorder per signal: each writes its metric, its trace event and (for guardrails)
 // its audit record together, so the three can never drift apart.
-import { Context, Effect, Layer, Metric } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
 import { AGENTS, type AgentName } from "../domain/Agents.js"
 import {
   CHANGE_AUDIT_PHASES,
@@ -16,7 +17,7 @@ import {
   type SelfRagReason
 } from "../domain/Outcomes.js"
 import { TOOL_STATUSES, TOOLS, TOOLS_BY_AGENT, type ToolName, type ToolStatus } from "../domain/Tools.js"
-import { AgentMetrics, withLabels } from "./AgentMetrics.js"
+import { AgentMetrics, exemplarHistogramNames, withLabels } from "./AgentMetrics.js"
 import { AuditLog } from "./AuditLog.js"
 import { getTurn } from "./Correlation.js"
 import {
@@ -27,13 +28,17 @@ import {
   type ChatRejectReason,
   DEPENDENCIES,
   type Dependency,
+  MAX_WAF_MODULES,
   READINESS_CHECKS,
   type ReadinessCheck,
   TOKENS_FILE_RELOAD_RESULTS,
   type TokensFileReloadResult,
   TRACE_EVENTS,
-  TRACE_SINKS
+  TRACE_SINKS,
+  WAF_MODE_READ_RESULTS,
+  WAF_MODULE_MODES
 } from "./Labels.js"
+import { seriesLabelKey } from "./Prometheus.js"
 import { stampEvent } from "./TraceEvent.js"
 import { TraceSink } from "./TraceSink.js"
 
@@ -73,7 +78,9 @@ export interface LlmCallRecord {
 }
 
 const make = Effect.gen(function* () {
-  const { metrics: m, agentSignalsEnabled: agentOn } = yield* AgentMetrics
+  const { metrics: m, agentSignalsEnabled: agentOn, exemplars, namespace } = yield* AgentMetrics
+  const { llmPrices } = (yield* AppConfig).observability
+  const exemplarNames = exemplarHistogramNames(namespace)
   const sink = yield* TraceSink
   const audit = yield* AuditLog
   const whenAgentOn = (effect: Effect.Effect<void>) => (agentOn ? effect : Effect.void)
@@ -119,7 +126,39 @@ const make = Effect.gen(function* () {
   yield* touch(m.confirmationCodeFailuresTotal)
   yield* touch(m.unauthenticatedExposed)
 
+  for (const result of WAF_MODE_READ_RESULTS) yield* touch(withLabels(m.wafProtectionModeReadsTotal, { result }))
+  for (const [model] of Object.entries(llmPrices)) {
+    for (const type of ["input", "output"]) {
+      yield* touch(withLabels(m.llmCostUsdTotal, { gen_ai_request_model: model, gen_ai_token_type: type }))
+    }
+  }
+
   const toolNames = TOOLS as ReadonlyArray<ToolName>
+
+  /**
+   * Keeps the current span's trace as an exemplar of one histogram observation, so the
+   * OpenMetrics exposition can link the bucket to a trace. Outside any span there is nothing to link.
+   */
+  const exemplar = (name: string, labels: Readonly<Record<string, string>>, value: number) =>
+    Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+      Option.isNone(span)
+        ? Effect.void
+        : Effect.map(Clock.currentTimeMillis, (timestampMs) =>
+            exemplars.record(name, seriesLabelKey(labels), {
+              traceId: span.value.traceId,
+              spanId: span.value.spanId,
+              value,
+              timestampMs
+            })
+          )
+    )
+
+  /** Modules whose mode series exist, so a failed read can zero them. */
+  const wafModules = new Set<string>()
+  const setModuleMode = (module: string, current: string | undefined) =>
+    Effect.forEach(WAF_MODULE_MODES, (mode) =>
+      Metric.set(withLabels(m.wafProtectionMode, { mode, module }), mode === current ? 1 : 0)
+    )
 
   return {
     recordRoute: (selectedAgent: AgentName, rawRoute?: string) =>
@@ -151,6 +190,7 @@ const make = Effect.gen(function* () {
           const status = bounded(TOOL_STATUSES, call.status)
           yield* Metric.increment(withLabels(m.toolCallsTotal, { agent, status, tool }))
           yield* Metric.update(withLabels(m.toolLatency, { agent, tool }), call.durationSeconds)
+          yield* exemplar(exemplarNames.toolLatency, { agent, tool }, call.durationSeconds)
           yield* sink.emit("tool.call", {
             agent: call.agent,
             tool: call.tool,
@@ -213,6 +253,7 @@ const make = Effect.gen(function* () {
     recordTurnCompleted: (durationSeconds: number, metadata: Readonly<Record<string, unknown>>) =>
       whenAgentOn(
         Metric.update(m.turnLatency, durationSeconds).pipe(
+          Effect.zipRight(exemplar(exemplarNames.turnLatency, {}, durationSeconds)),
           Effect.zipRight(sink.emit("turn.completed", { duration_seconds: durationSeconds, ...metadata }))
         )
       ),
@@ -226,14 +267,23 @@ const make = Effect.gen(function* () {
         }
         const durationLabels = call.errorType === undefined ? base : { ...base, error_type: call.errorType }
         yield* Metric.update(withLabels(m.genAiOperationDuration, durationLabels), call.durationSeconds)
+        yield* exemplar(exemplarNames.genAiOperationDuration, durationLabels, call.durationSeconds)
+        const price = llmPrices[call.model]
+        const spend = (type: "input" | "output", tokens: number, perMillion: number) =>
+          Metric.incrementBy(
+            withLabels(m.llmCostUsdTotal, { gen_ai_request_model: call.model, gen_ai_token_type: type }),
+            (tokens * perMillion) / 1_000_000
+          )
         if (call.inputTokens !== undefined) {
           yield* Metric.update(withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "input" }), call.inputTokens)
+          yield* spend("input", call.inputTokens, price?.inputPerMillion ?? 0)
         }
         if (call.outputTokens !== undefined) {
           yield* Metric.update(
             withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "output" }),
             call.outputTokens
           )
+          yield* spend("output", call.outputTokens, price?.outputPerMillion ?? 0)
         }
         yield* sink.emit("llm.call", {
           provider: call.provider,
@@ -263,6 +313,25 @@ const make = Effect.gen(function* () {
     recordReadinessCheck: Metric.increment(m.readinessChecksTotal),
     recordReadinessFailure: (check: ReadinessCheck) =>
       Metric.increment(withLabels(m.readinessFailuresTotal, { check: bounded(READINESS_CHECKS, check) })),
+    /**
+     * One read of SafeLine's protection modes (module → SafeLine value): 1 on each module's mode,
+     * 0 on its other modes. A module missing from the read is zeroed.
+     */
+    recordWafProtectionModes: (modules: Readonly<Record<string, string>>) =>
+      Effect.gen(function* () {
+        const seen = Object.keys(modules).slice(0, MAX_WAF_MODULES)
+        for (const module of wafModules) if (!seen.includes(module)) yield* setModuleMode(module, undefined)
+        for (const module of seen) {
+          wafModules.add(module)
+          yield* setModuleMode(module, modules[module])
+        }
+        yield* Metric.increment(withLabels(m.wafProtectionModeReadsTotal, { result: "ok" }))
+      }),
+    /** A failed read: the mode is unknown, so no module reports one (the alert must not fire on stale data). */
+    recordWafProtectionModeReadFailure: Effect.gen(function* () {
+      for (const module of wafModules) yield* setModuleMode(module, undefined)
+      yield* Metric.increment(withLabels(m.wafProtectionModeReadsTotal, { result: "error" }))
+    }),
     setDependencyUp: (dependency: Dependency, up: boolean) =>
       Metric.set(withLabels(m.dependencyUp, { dependency: bounded(DEPENDENCIES, dependency) }), up ? 1 : 0)
   } as const

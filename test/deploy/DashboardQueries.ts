@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs"
 import { repoPath } from "../support/tools.js"
 
-export const DASHBOARD = repoPath("deploy", "grafana", "security-agent-dashboard.json")
+/** The one source: the chart's file (the Grafana sidecar ConfigMap); deploy/grafana/ links to it. */
+export const DASHBOARD = repoPath("charts", "security-agent", "files", "security-agent-dashboard.json")
 
 export interface Panel {
   readonly id: number

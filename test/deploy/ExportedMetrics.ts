@@ -25,11 +25,15 @@ export const exportedMetrics = (): Promise<ExportedMetrics> =>
       yield* telemetry.recordLlmCall({ ...call, inputTokens: 120, outputTokens: 30 })
       yield* telemetry.recordLlmCall({ ...call, durationSeconds: 30, errorType: "timeout" })
       yield* telemetry.setDependencyUp("safeline", true)
+      yield* telemetry.recordWafProtectionModes({ m_sqli: "default" })
     }).pipe(withTurnSpan("deploy-assets", "1", LOCAL_CLI_PRINCIPAL))
     const metrics = yield* AgentMetrics
     const text = yield* metrics.exposition
     return { namespace: metrics.namespace, families: metricFamilies(text), text }
   }).pipe(Effect.provide(testObservability()), Effect.runPromise)
+
+/** Series Prometheus makes itself for every target (the scrape's health), not the service. */
+export const SCRAPE_METRICS: ReadonlyArray<string> = ["up"]
 
 /**
  * The metric names of `exprs` (written with the default prefix) that the exposition lacks,
@@ -39,6 +43,7 @@ export const missingMetrics = (exprs: ReadonlyArray<string>, exported: ExportedM
   const missing = new Set<string>()
   for (const expr of exprs) {
     for (const name of metricNamesIn(expr)) {
+      if (SCRAPE_METRICS.includes(name)) continue
       const renamed = name.startsWith(DEFAULT_METRIC_PREFIX)
         ? `${exported.namespace}_${name.slice(DEFAULT_METRIC_PREFIX.length)}`
         : name

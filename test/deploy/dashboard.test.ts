@@ -1,8 +1,12 @@
-import { readFileSync } from "node:fs"
+import { readFileSync, realpathSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_METRIC_PREFIX, metricNamesIn } from "../support/rules.js"
+import { repoPath } from "../support/tools.js"
 import { DASHBOARD, loadDashboard, panelsOf, queriesOf, withoutGrafanaVariables } from "./DashboardQueries.js"
 import { exportedMetrics, missingMetrics } from "./ExportedMetrics.js"
+
+/** prom-client's runtime names (process_*, nodejs_*): not under the service prefix, by convention. */
+const isRuntimeMetric = (name: string) => name.startsWith("process_") || name.startsWith("nodejs_")
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
 const DATASOURCE_VARIABLE = "${datasource}"
@@ -65,7 +69,9 @@ describe("Grafana dashboard", () => {
     const rewritten = loadDashboard(text.replaceAll(DEFAULT_METRIC_PREFIX, "waf_team_"))
     for (const { target } of queriesOf(rewritten)) {
       for (const name of metricNamesIn(withoutGrafanaVariables(target.expr))) {
-        expect(name.startsWith("waf_team_") || name.startsWith("gen_ai_client_"), name).toBe(true)
+        expect(name.startsWith("waf_team_") || name.startsWith("gen_ai_client_") || isRuntimeMetric(name), name).toBe(
+          true
+        )
       }
     }
   })
@@ -74,5 +80,44 @@ describe("Grafana dashboard", () => {
     const exported = await exportedMetrics()
     const exprs = queries.map((q) => withoutGrafanaVariables(q.target.expr))
     expect(missingMetrics(exprs, exported)).toEqual([])
+  })
+
+  it("is scoped for a shared cluster: namespace and job variables, and every selector filtered by both", () => {
+    const variables = dashboard.templating.list
+    for (const name of ["namespace", "job"]) {
+      const variable = variables.find((v: any) => v.name === name)
+      expect(variable, name).toMatchObject({ type: "query", includeAll: true, multi: true })
+      expect(variable.definition, name).toContain(`label_values(${DEFAULT_METRIC_PREFIX}build_info`)
+    }
+    for (const { panel, target } of queries) {
+      const selectors = [
+        ...target.expr.matchAll(/\b((?:security_agent|gen_ai_client|process|nodejs)_[a-z0-9_]+)(\{[^}]*\})?/g)
+      ]
+      expect(selectors.length, panel.title).toBeGreaterThan(0)
+      for (const [, name, matchers] of selectors) {
+        expect(matchers, `${panel.title}: ${name}`).toContain('namespace=~"$namespace"')
+        expect(matchers, `${panel.title}: ${name}`).toContain('job=~"$job"')
+      }
+    }
+  })
+
+  it("shows LLM cost, the WAF's protection mode, runtime (CPU, memory, event loop, GC) and running versions", () => {
+    const all = queries.map((q) => q.target.expr).join("\n")
+    for (const metric of [
+      `${DEFAULT_METRIC_PREFIX}llm_cost_usd_total`,
+      `${DEFAULT_METRIC_PREFIX}waf_protection_mode`,
+      `${DEFAULT_METRIC_PREFIX}build_info`,
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_eventloop_lag_p99_seconds",
+      "nodejs_gc_duration_seconds_sum"
+    ]) {
+      expect(all, metric).toContain(metric)
+    }
+  })
+
+  it("is one file: deploy/grafana/ links to the chart's copy", () => {
+    expect(realpathSync(repoPath("deploy", "grafana", "security-agent-dashboard.json"))).toBe(realpathSync(DASHBOARD))
   })
 })

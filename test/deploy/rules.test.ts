@@ -15,7 +15,7 @@ import {
   ruleTestFiles
 } from "../support/rules.js"
 import { repoPath } from "../support/tools.js"
-import { exportedMetrics, missingMetrics } from "./ExportedMetrics.js"
+import { exportedMetrics, missingMetrics, SCRAPE_METRICS } from "./ExportedMetrics.js"
 
 const RUNBOOK_DOC = "docs/agent-observability-runbook.md"
 const values = parse(readFileSync(`${CHART_DIR}/values.yaml`, "utf8"))
@@ -75,7 +75,7 @@ describe("alert rules", () => {
     for (const rule of alerts) {
       for (const name of metricNamesIn(rule.expr)) {
         expect(
-          name.startsWith(DEFAULT_METRIC_PREFIX) || name.startsWith("gen_ai_client_"),
+          name.startsWith(DEFAULT_METRIC_PREFIX) || name.startsWith("gen_ai_client_") || SCRAPE_METRICS.includes(name),
           `${rule.alert} reads ${name}`
         ).toBe(true)
       }
@@ -92,6 +92,37 @@ describe("alert rules", () => {
         exported
       )
     ).toEqual([])
+  })
+
+  it("keeps the alert names of the original plan, so existing routes and silences still match", () => {
+    const names = alerts.map((a) => a.alert)
+    for (const name of [
+      "SecurityAgentToolFailureHigh",
+      "SecurityAgentSelfRagEscalationHigh",
+      "SecurityAgentGuardrailDenySpike",
+      "SecurityAgentReadinessAndChatFailure"
+    ]) {
+      expect(names).toContain(name)
+    }
+  })
+
+  it("keeps namespace and job in every aggregation, so each release on a shared cluster alerts on its own series", () => {
+    for (const rule of alerts) {
+      for (const m of rule.expr.matchAll(/\b(sum|max|min|count|avg)\s*(by\s*\(([^)]*)\))?\s*\(/g)) {
+        expect(m[2], `${rule.alert}: ${m[0]}`).toBeDefined()
+        const labels = m[3]!.split(",").map((l) => l.trim())
+        expect(labels, `${rule.alert}: ${m[0]}`).toEqual(expect.arrayContaining(["namespace", "job"]))
+      }
+    }
+  })
+
+  it("pages on a target that is down or gone, and on WAF protection left off", () => {
+    const byName = new Map(alerts.map((a) => [a.alert, a]))
+    expect(byName.get("SecurityAgentTargetDown")?.expr).toMatch(/\bup\{[^}]*\} == 0/)
+    expect(byName.get("SecurityAgentMetricsAbsent")?.expr).toContain("absent(security_agent_build_info)")
+    expect(byName.get("SecurityAgentWafProtectionOff")?.expr).toContain(
+      'security_agent_waf_protection_mode{mode=~"disable|dry_run"}'
+    )
   })
 
   it("has promtool unit tests where every alert fires and where it stays quiet, and no test of an unknown alert", () => {

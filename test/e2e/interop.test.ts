@@ -24,7 +24,7 @@ import {
   fetchTrace,
   findTraceIds,
   type JaegerServer,
-  KIND_SERVER,
+  KIND_INTERNAL,
   STATUS_ERROR,
   startJaeger,
   subtreeOf
@@ -340,8 +340,7 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
         async () => {
           const alerts = await prometheus!.alerts()
           const toolAlert = alerts.find(
-            (a) =>
-              a.labels.alertname === "SecurityAgentToolFailureRatioHigh" && a.labels.tool === "tool_get_traffic_stats"
+            (a) => a.labels.alertname === "SecurityAgentToolFailureHigh" && a.labels.tool === "tool_get_traffic_stats"
           )
           const downAlert = alerts.find(
             (a) => a.labels.alertname === "SecurityAgentDependencyDown" && a.labels.dependency === "safeline"
@@ -350,16 +349,16 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
           expect(downAlert?.state).toMatch(/^(pending|firing)$/)
           return alerts
         },
-        { what: "SecurityAgentToolFailureRatioHigh and SecurityAgentDependencyDown", timeoutMs: 60_000 }
+        { what: "SecurityAgentToolFailureHigh and SecurityAgentDependencyDown", timeoutMs: 60_000 }
       )
-      const toolAlert = active.find((a) => a.labels.alertname === "SecurityAgentToolFailureRatioHigh")!
+      const toolAlert = active.find((a) => a.labels.alertname === "SecurityAgentToolFailureHigh")!
       expect(toolAlert.labels.severity).toBe("warning")
       expect(Number(toolAlert.value)).toBeGreaterThan(0.2)
       // Tools that never failed raise nothing.
       const failingTools = new Set(
         events.filter((e) => e.event === "tool.call" && e.metadata.status === "error").map((e) => e.metadata.tool)
       )
-      for (const alert of active.filter((a) => a.labels.alertname === "SecurityAgentToolFailureRatioHigh")) {
+      for (const alert of active.filter((a) => a.labels.alertname === "SecurityAgentToolFailureHigh")) {
         expect(failingTools.has(alert.labels.tool)).toBe(true)
       }
     })
@@ -394,7 +393,8 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
         const { spans } = await traceOf(t)
         const turnSpan = byName(spans, TURN_SPAN)[0]!
         const sessionId = t.reply.session_id
-        expect(turnSpan.kind).toBe(KIND_SERVER)
+        // An in-process agent: INTERNAL, under the HTTP server span (GenAI agent-span conventions).
+        expect(turnSpan.kind).toBe(KIND_INTERNAL)
         expect(turnSpan.attributes).toMatchObject({
           "gen_ai.operation.name": "invoke_agent",
           "gen_ai.agent.name": "security-agent",
@@ -499,6 +499,49 @@ describe("interop with a real Prometheus and a real Jaeger", () => {
         spans.map((s) => s.attributes[`http.request.header.${header}`]).filter((v) => v !== undefined)
       expect(recorded("authorization")).toHaveLength(1)
       expect(recorded("x-slce-api-token").length).toBeGreaterThan(0)
+    })
+  })
+
+  describe("from a metric to its trace (OpenMetrics exemplars, Prometheus exemplar storage)", () => {
+    /** Every exemplar Prometheus stored for the service's series of a histogram. */
+    const storedExemplars = (bucket: string) =>
+      eventually(
+        async () => {
+          const series = await prometheus!.exemplars(`${bucket}{job="${prometheus!.job}"}`)
+          const all = series.flatMap((s) => s.exemplars.map((e) => ({ ...e, series: s.seriesLabels })))
+          expect(all.length, `exemplars of ${bucket}`).toBeGreaterThan(0)
+          return all
+        },
+        { what: `exemplars of ${bucket} in Prometheus` }
+      )
+
+    it("keeps a trace_id exemplar of the slowest turn, and Jaeger holds that turn's trace", async () => {
+      const exemplars = await storedExemplars("security_agent_agent_turn_latency_seconds_bucket")
+      const slowest = exemplars.reduce((a, b) => (Number(b.value) > Number(a.value) ? b : a))
+      const traceId = slowest.labels.trace_id!
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/)
+      // The exemplar is one of the scripted turns, with that turn's own duration.
+      const scripted = turns.find((t) => t.reply.trace_id === traceId)
+      expect(scripted, `a scripted turn with trace ${traceId}`).toBeDefined()
+      const completed = events.find((e) => e.event === "turn.completed" && e.trace_id === traceId)
+      expect(Number(slowest.value)).toBeCloseTo(Number(completed?.metadata.duration_seconds), 6)
+      // The bucket holding it is the one its value falls in.
+      const le = Number(slowest.series.le === "+Inf" ? Number.POSITIVE_INFINITY : slowest.series.le)
+      expect(Number(slowest.value)).toBeLessThanOrEqual(le)
+
+      const trace = await fetchTrace(jaeger!, traceId)
+      const turnSpan = trace.spans.find((s) => s.spanId === slowest.labels.span_id)
+      expect(turnSpan?.name).toBe(TURN_SPAN)
+      expect(turnSpan?.attributes["gen_ai.conversation.id"]).toBe(scripted!.reply.session_id)
+    })
+
+    it("links tool-latency buckets to the execute_tool span of the call", async () => {
+      const exemplars = await storedExemplars("security_agent_agent_tool_latency_seconds_bucket")
+      const sample = exemplars.find((e) => e.series.tool !== undefined)!
+      const trace = await fetchTrace(jaeger!, sample.labels.trace_id!)
+      const span = trace.spans.find((s) => s.spanId === sample.labels.span_id)
+      expect(span?.name).toBe(`execute_tool ${sample.series.tool}`)
+      expect(span?.attributes["gen_ai.agent.name"]).toBe(sample.series.agent)
     })
   })
 

@@ -1,8 +1,11 @@
-import { mkdtempSync, readFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
+import { loadDashboard } from "../deploy/DashboardQueries.js"
+import { SCRAPE_METRICS } from "../deploy/ExportedMetrics.js"
 import { expandCollectorConfig, podTargetLabels, relabel } from "../deploy/Relabel.js"
 import {
   alertRules,
@@ -61,7 +64,12 @@ const one = (objects: ReadonlyArray<K8sObject>, kind: string) => {
 
 const podSpecOf = (objects: ReadonlyArray<K8sObject>) => one(objects, "Deployment").spec.template.spec
 const mainContainer = (objects: ReadonlyArray<K8sObject>) => podSpecOf(objects).containers[0]
-const configData = (objects: ReadonlyArray<K8sObject>): Record<string, string> => one(objects, "ConfigMap").data
+/** The service's ConfigMap (the dashboard's, when enabled, is another). */
+const configData = (objects: ReadonlyArray<K8sObject>): Record<string, string> => {
+  const found = ofKind(objects, "ConfigMap").filter((o) => !isHook(o) && !o.metadata.name.endsWith("-dashboard"))
+  expect(found, "the service's ConfigMap").toHaveLength(1)
+  return found[0]!.data
+}
 const secretRefs = (objects: ReadonlyArray<K8sObject>) =>
   (mainContainer(objects).env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef !== undefined)
 const volumeNamed = (objects: ReadonlyArray<K8sObject>, name: string) =>
@@ -144,6 +152,9 @@ const expectHardenedWorkloads = (objects: ReadonlyArray<K8sObject>) => {
   }
 }
 
+/** Variables deploy/Dockerfile bakes into the image (BUILD_REVISION): a ConfigMap key would mask them. */
+const IMAGE_BAKED: ReadonlyArray<string> = ["BUILD_REVISION"]
+
 /**
  * .env.example is fully covered: non-secrets in the ConfigMap, secrets only as secretKeyRefs or
  * as a file mounted from a Secret (the ConfigMap then names the file in `<NAME>_FILE`).
@@ -163,6 +174,9 @@ const expectEnvCoverage = (objects: ReadonlyArray<K8sObject>, secretName: string
         expect(refNames, `secret ${name} comes from the Secret`).toContain(name)
       }
       expect(data, `secret ${name} is not in the ConfigMap`).not.toHaveProperty(name)
+    } else if (IMAGE_BAKED.includes(name)) {
+      // The image's own value must show through: set only when values `env` names it.
+      expect(data, `${name} is left to the image`).not.toHaveProperty(name)
     } else {
       expect(data, `${name} is in the ConfigMap`).toHaveProperty(name)
     }
@@ -170,7 +184,8 @@ const expectEnvCoverage = (objects: ReadonlyArray<K8sObject>, secretName: string
   // `*_FILE` variables hold paths of mounted Secret files, never secrets.
   for (const [key, value] of Object.entries(data)) {
     if (key.endsWith("_FILE")) expect(value, key).toMatch(/^$|^\/[^\s]+$/)
-    else expect(key).not.toMatch(/TOKEN|API_KEY|CODE_KEY|PASSWORD|SECRET|REDIS_URL/)
+    // LLM_CONTEXT_TOKENS counts tokens of a prompt: a size, not a credential.
+    else expect(key).not.toMatch(/TOKEN(?!S\b)|API_KEY|CODE_KEY|PASSWORD|SECRET|REDIS_URL/)
   }
   for (const ref of refs) expect(ref.valueFrom.secretKeyRef.name).toBe(secretName)
   const plainEnv = (mainContainer(objects).env ?? []).filter((e: any) => e.value !== undefined)
@@ -182,6 +197,135 @@ const optionalOf = (objects: ReadonlyArray<K8sObject>) =>
   Object.fromEntries(secretRefs(objects).map((e: any) => [e.name, e.valueFrom.secretKeyRef.optional]))
 
 describe("Helm chart charts/security-agent", () => {
+  it("keeps the seed's variables in values `env` by name, one source for the ConfigMap, the rules and the dashboard", () => {
+    const values = parse(readFileSync(repoPath("charts", "security-agent", "values.yaml"), "utf8"))
+    expect(values.env).toMatchObject({
+      AGENT_OBSERVABILITY_ENABLED: true,
+      AGENT_METRICS_NAMESPACE: "security_agent",
+      AGENT_TRACE_JSONL_PATH: ""
+    })
+    const defaults = configData(rendered({ set: SECRET }))
+    expect(defaults.AGENT_OBSERVABILITY_ENABLED).toBe("true")
+    expect(defaults.AGENT_METRICS_NAMESPACE).toBe("security_agent")
+    expect(defaults.AGENT_TRACE_JSONL_PATH).toBe("/var/lib/security-agent/logs/agent-traces.jsonl")
+
+    // Set by variable name: the ConfigMap, the PrometheusRule and the dashboard all follow.
+    const byName = rendered({
+      set: {
+        ...SECRET,
+        "env.AGENT_OBSERVABILITY_ENABLED": false,
+        "env.AGENT_METRICS_NAMESPACE": "waf_team",
+        "env.AGENT_TRACE_JSONL_PATH": "/var/lib/security-agent/logs/team.jsonl",
+        "prometheusRule.enabled": true,
+        "grafana.dashboard.enabled": true
+      }
+    })
+    expect(configData(byName)).toMatchObject({
+      AGENT_OBSERVABILITY_ENABLED: "false",
+      AGENT_METRICS_NAMESPACE: "waf_team",
+      AGENT_TRACE_JSONL_PATH: "/var/lib/security-agent/logs/team.jsonl"
+    })
+    const rules = alertRules(one(byName, "PrometheusRule").spec.groups)
+    expect(rules.every((r) => !r.expr.includes("security_agent_"))).toBe(true)
+    const dashboard = ofKind(byName, "ConfigMap").find((c) => c.metadata.name.endsWith("-dashboard"))!
+    const json = dashboard.data["security-agent.json"] as string
+    expect(json).toContain("waf_team_agent_turn_latency_seconds_bucket")
+    expect(json).not.toContain("security_agent_")
+
+    // The structured values still work and win over `env` when set on purpose.
+    const structured = configData(
+      rendered({ set: { ...SECRET, "observability.enabled": false, metricsNamespace: "ops_team" } })
+    )
+    expect(structured).toMatchObject({ AGENT_OBSERVABILITY_ENABLED: "false", AGENT_METRICS_NAMESPACE: "ops_team" })
+  })
+
+  it("renders each variable once when extraEnv repeats one (the trace path set directly, no duplicate key)", () => {
+    const result = renderChart({
+      set: { ...SECRET, "extraEnv.AGENT_TRACE_JSONL_PATH": "/var/lib/security-agent/logs/direct.jsonl" }
+    })
+    expect(result.status, result.output).toBe(0)
+    const configMapText = result.stdout
+      .split("\n---")
+      .find((doc) => /\nkind: ConfigMap\n/.test(doc) && /\n {2}name: sa-security-agent\n/.test(doc))!
+    expect(configMapText.match(/^ {2}AGENT_TRACE_JSONL_PATH:/gm)).toHaveLength(1)
+    expect(configData(result.objects).AGENT_TRACE_JSONL_PATH).toBe("/var/lib/security-agent/logs/direct.jsonl")
+    // Every key of the ConfigMap appears once.
+    const keys = [...configMapText.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1])
+    expect(new Set(keys).size).toBe(keys.length)
+  })
+
+  it("renders the cost price table, the JSON log format, the WAF mode poll and the protection-off delay", () => {
+    const objects = rendered({
+      set: {
+        ...SECRET,
+        "llm.prices.gpt-4o-mini.input": 0.15,
+        "llm.prices.gpt-4o-mini.output": 0.6,
+        "llm.prices.gpt-4o.input": 2.5,
+        "llm.prices.gpt-4o.output": 10,
+        "observability.wafModePollIntervalSeconds": 30,
+        "prometheusRule.enabled": true,
+        "prometheusRule.wafProtectionOffFor": "45m"
+      }
+    })
+    expect(configData(objects)).toMatchObject({
+      LLM_PRICES: "gpt-4o=2.5:10,gpt-4o-mini=0.15:0.6",
+      LOG_FORMAT: "json",
+      WAF_MODE_POLL_INTERVAL_SECONDS: "30"
+    })
+    const off = alertRules(one(objects, "PrometheusRule").spec.groups).find(
+      (r) => r.alert === "SecurityAgentWafProtectionOff"
+    )
+    expect(off?.for).toBe("45m")
+    expect(configData(rendered({ set: SECRET })).LLM_PRICES).toBe("")
+  })
+
+  it("ships the Grafana dashboard as a sidecar ConfigMap only when grafana.dashboard.enabled", () => {
+    expect(ofKind(rendered({ set: SECRET }), "ConfigMap").map((c) => c.metadata.name)).not.toContain(
+      "sa-security-agent-dashboard"
+    )
+    const objects = rendered({
+      set: { ...SECRET, "grafana.dashboard.enabled": true, "grafana.dashboard.folder": "Security" }
+    })
+    const dashboard = ofKind(objects, "ConfigMap").find((c) => c.metadata.name === "sa-security-agent-dashboard")!
+    expect(dashboard.metadata.labels.grafana_dashboard).toBe("1")
+    expect(dashboard.metadata.annotations?.grafana_folder).toBe("Security")
+    const json = JSON.parse(dashboard.data["security-agent.json"])
+    expect(json.uid).toBe(loadDashboard().uid)
+    // Grafana's own {{ }} legends reach Grafana untouched by Helm.
+    expect(dashboard.data["security-agent.json"]).toContain("{{gen_ai_request_model}}")
+  })
+
+  it("is chart-testing ready: Chart.yaml sources and maintainers, ci/*-values.yaml that lint and render alone, a README generated from the values", () => {
+    const chartYaml = parse(readFileSync(repoPath("charts", "security-agent", "Chart.yaml"), "utf8"))
+    expect(chartYaml.sources.length).toBeGreaterThan(0)
+    expect(chartYaml.maintainers[0].name).toBeTruthy()
+    const ciDir = repoPath("charts", "security-agent", "ci")
+    const ciValues = readdirSync(ciDir).filter((f) => f.endsWith("-values.yaml"))
+    expect(ciValues.length).toBeGreaterThanOrEqual(2)
+    for (const file of ciValues) {
+      const options = { values: [join(ciDir, file)] }
+      const lint = lintChart(options)
+      expect(lint.status, `${file}: ${lint.output}`).toBe(0)
+      expect(rendered(options).length, file).toBeGreaterThan(0)
+    }
+    const out = join(mkdtempSync(join(tmpdir(), "chart-readme-")), "README.md")
+    execFileSync(process.execPath, [repoPath("deploy", "helm", "render-chart-readme.mjs")], {
+      env: { ...process.env, CHART_README_OUT: out }
+    })
+    const readme = readFileSync(repoPath("charts", "security-agent", "README.md"), "utf8")
+    expect(readme, "run node deploy/helm/render-chart-readme.mjs after editing values.yaml").toBe(
+      readFileSync(out, "utf8")
+    )
+    for (const key of [
+      "env.AGENT_TRACE_JSONL_PATH",
+      "grafana.dashboard.enabled",
+      "llm.prices",
+      "prometheusRule.wafProtectionOffFor"
+    ]) {
+      expect(readme).toContain(`| \`${key}\``)
+    }
+  })
+
   it("passes `helm lint --strict` with the default values (+ a Secret), the kind values and replicas+Redis", () => {
     for (const options of [{ set: SECRET }, { values: [KIND_VALUES] }, { values: [REPLICAS_REDIS_VALUES] }]) {
       const result = lintChart(options)
@@ -332,10 +476,17 @@ describe("Helm chart charts/security-agent", () => {
     for (const rule of rules) {
       expect(rule.expr, rule.alert).not.toContain("security_agent_")
       for (const name of metricNamesIn(rule.expr)) {
-        expect(name.startsWith("waf_team_") || name.startsWith("gen_ai_client_"), `${rule.alert}: ${name}`).toBe(true)
+        expect(
+          name.startsWith("waf_team_") || name.startsWith("gen_ai_client_") || SCRAPE_METRICS.includes(name),
+          `${rule.alert}: ${name}`
+        ).toBe(true)
       }
-      // Prometheus templates reach the cluster untouched by Helm.
-      expect(rule.annotations?.summary).toMatch(/\{\{ \$(labels\.\w+|value)/)
+      // Prometheus templates reach the cluster untouched by Helm: annotations as in the source.
+      const source = alertRules(ruleGroupsOf(readFileSync(PROMETHEUS_RULE, "utf8"))).find((r) => r.alert === rule.alert)
+      expect(rule.annotations?.summary).toBe(source?.annotations?.summary?.replaceAll("security_agent_", "waf_team_"))
+      expect(rule.annotations?.description).toBe(
+        source?.annotations?.description?.replaceAll("security_agent_", "waf_team_")
+      )
     }
     expect(rules.some((r) => r.expr.includes("waf_team_agent_tool_calls_total"))).toBe(true)
     const dir = mkdtempSync(join(tmpdir(), "sa-waf-team-"))

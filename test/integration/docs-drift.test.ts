@@ -50,7 +50,7 @@ const dictionary = (): Map<string, Set<string>> => {
   const rows = new Map<string, Set<string>>()
   for (const line of section.split("\n")) {
     const cells = line.split("|").map((c) => c.trim())
-    const name = cells[1]?.match(/^`([a-z_]+)`$/)?.[1]
+    const name = cells[1]?.match(/^`([a-z0-9_]+)`$/)?.[1]
     if (name === undefined) continue
     rows.set(name, new Set([...(cells[3] ?? "").matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!)))
   }

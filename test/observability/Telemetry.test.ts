@@ -186,7 +186,14 @@ describe("Telemetry", () => {
       const { text, ns } = yield* read
       expect(text).not.toContain("effect_fiber")
       for (const family of metricFamilies(text).keys()) {
-        expect(family.startsWith(`${ns}_`) || family.startsWith("gen_ai_client_")).toBe(true)
+        // Besides our namespace and the GenAI metrics: prom-client's process_* / nodejs_* runtime names.
+        expect(
+          family.startsWith(`${ns}_`) ||
+            family.startsWith("gen_ai_client_") ||
+            family.startsWith("process_") ||
+            family.startsWith("nodejs_"),
+          family
+        ).toBe(true)
       }
     }).pipe(Effect.provide(Layer.fresh(testObservability())))
   )

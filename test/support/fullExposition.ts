@@ -62,6 +62,7 @@ export const recordEverySignal = (labelValues: ReadonlyArray<string> = ["model-a
       yield* t.recordReadinessFailure("session_store")
       yield* t.setDependencyUp("safeline", true)
       yield* t.setDependencyUp("redis", false)
+      yield* t.recordWafProtectionModes({ m_sqli: "disable", m_xss: "default" })
     }).pipe(withTurnSpan("s", "1", LOCAL_CLI_PRINCIPAL))
     const metrics = yield* AgentMetrics
     return { text: yield* metrics.exposition, namespace: metrics.namespace }

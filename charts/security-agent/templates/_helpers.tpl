@@ -60,8 +60,30 @@ app.kubernetes.io/part-of: security-agent
 {{- end }}
 
 {{/* Writable paths: the trace log on the data volume, the audit on the audit volume. */}}
+{{- /*
+The seed's three observability variables live in values `env` by name (one source of truth);
+metricsNamespace and observability.enabled override them only when set.
+*/}}
 {{- define "security-agent.traceJsonlPath" -}}
-{{- printf "%s/logs/agent-traces.jsonl" (trimSuffix "/" .Values.dataVolume.mountPath) }}
+{{- $direct := (.Values.env | default dict).AGENT_TRACE_JSONL_PATH | default "" | toString }}
+{{- if $direct }}{{ $direct }}{{ else }}{{ printf "%s/logs/agent-traces.jsonl" (trimSuffix "/" .Values.dataVolume.mountPath) }}{{ end }}
+{{- end }}
+{{- define "security-agent.metricsNamespace" -}}
+{{- $fromEnv := (.Values.env | default dict).AGENT_METRICS_NAMESPACE | default "security_agent" | toString }}
+{{- .Values.metricsNamespace | default $fromEnv }}
+{{- end }}
+{{- define "security-agent.observabilityEnabled" -}}
+{{- if kindIs "bool" .Values.observability.enabled }}{{ .Values.observability.enabled }}
+{{- else if hasKey (.Values.env | default dict) "AGENT_OBSERVABILITY_ENABLED" }}{{ .Values.env.AGENT_OBSERVABILITY_ENABLED | toString }}
+{{- else }}true{{ end }}
+{{- end }}
+{{- /* llm.prices {model: {input, output}} (US dollars per million tokens) as LLM_PRICES. */}}
+{{- define "security-agent.llmPrices" -}}
+{{- $entries := list }}
+{{- range $model, $price := .Values.llm.prices }}
+{{- $entries = append $entries (printf "%s=%v:%v" $model $price.input $price.output) }}
+{{- end }}
+{{- join "," $entries }}
 {{- end }}
 {{- define "security-agent.auditPath" -}}
 {{- printf "%s/guardrails.jsonl" (trimSuffix "/" .Values.auditVolume.mountPath) }}

@@ -27,6 +27,7 @@ export interface ExportedSpan {
 
 export const STATUS_ERROR = 2
 export const KIND_SERVER = 2
+export const KIND_INTERNAL = 1
 
 export interface JaegerServer {
   /** Base URL of the OTLP/HTTP receiver: what OTEL_EXPORTER_OTLP_ENDPOINT points at. */

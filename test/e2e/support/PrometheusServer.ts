@@ -19,6 +19,11 @@ export interface ActiveAlert {
   readonly value: string
 }
 
+export interface ExemplarSeries {
+  readonly seriesLabels: Readonly<Record<string, string>>
+  readonly exemplars: ReadonlyArray<{ labels: Readonly<Record<string, string>>; value: string; timestamp: number }>
+}
+
 export interface PrometheusServer {
   readonly url: string
   /** The `job` label Prometheus gives the service's series. */
@@ -26,6 +31,8 @@ export interface PrometheusServer {
   readonly rulesPath: string
   /** An instant query (`/api/v1/query`): every sample of the resulting vector. */
   readonly query: (expr: string) => Promise<Array<Sample>>
+  /** `/api/v1/query_exemplars` over the last hour: the stored exemplars of each series. */
+  readonly exemplars: (expr: string) => Promise<Array<ExemplarSeries>>
   /** `/api/v1/alerts`: alerts that are pending or firing. */
   readonly alerts: () => Promise<Array<ActiveAlert>>
   /** `/api/v1/targets`: the scrape health of the service ("up", "down", "unknown"). */
@@ -65,7 +72,9 @@ export const startPrometheus = async (dir: string, target: string): Promise<Prom
     [
       `--config.file=${configPath}`,
       `--storage.tsdb.path=${join(dir, "tsdb")}`,
-      `--web.listen-address=127.0.0.1:${port}`
+      `--web.listen-address=127.0.0.1:${port}`,
+      // Exemplars are kept only with this feature; Prometheus then asks for OpenMetrics first.
+      "--enable-feature=exemplar-storage"
     ],
     { ready: /Server is ready to receive web requests/, cwd: dir, timeoutMs: 60_000 }
   )
@@ -89,6 +98,12 @@ export const startPrometheus = async (dir: string, target: string): Promise<Prom
       if (data.resultType === "scalar") return [{ labels: {}, value: Number(data.result[1]) }]
       if (data.resultType !== "vector") throw new Error(`${expr} gave a ${data.resultType}, not a vector`)
       return data.result.map((r: any) => ({ labels: r.metric, value: Number(r.value[1]) }))
+    },
+    exemplars: async (expr) => {
+      const end = Date.now() / 1000
+      return api(
+        `/api/v1/query_exemplars?${new URLSearchParams({ query: expr, start: String(end - 3600), end: String(end) })}`
+      )
     },
     alerts: async () => (await api("/api/v1/alerts")).alerts,
     targetHealth: async () =>
