@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config"
 
 // `unit` is the fast inner loop; `integration` starts real servers (redis, promtool, helm,
-// the built CLI); `e2e` drives Prometheus and Jaeger. `npm test` runs unit + integration.
+// the built CLI); `e2e` drives Prometheus and Jaeger; `llm` runs a real local model.
+// `npm test` runs unit + integration.
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +10,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/integration/**", "test/e2e/**", "test/reliability/**"],
+          exclude: ["test/integration/**", "test/e2e/**", "test/reliability/**", "test/llm/**"],
           testTimeout: 20_000
         }
       },
@@ -20,6 +21,16 @@ export default defineConfig({
           globalSetup: ["test/support/globalBuild.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false
+        }
+      },
+      {
+        // A real language model (llama.cpp + SmolLM2) on 127.0.0.1: its own .ci/run stage.
+        test: {
+          name: "llm",
+          include: ["test/llm/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
           fileParallelism: false
         }
       },

@@ -2,9 +2,10 @@
 // its `invoke_agent <node>` span, counts the run on success, failure and interruption, and
 // turns a typed failure into a clear reply instead of a crashed turn.
 import type { LangGraphRunnableConfig } from "@langchain/langgraph"
+import { ATTR_ERROR_TYPE, ERROR_TYPE_VALUE_OTHER } from "@opentelemetry/semantic-conventions/incubating"
 import { Cause, Effect, Exit, Runtime } from "effect"
 import type { AgentName } from "../domain/Agents.js"
-import { withTurnChildSpan } from "../observability/Correlation.js"
+import { withAgentSpan } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import type { TurnState, TurnUpdate } from "./GraphState.js"
 
@@ -27,7 +28,7 @@ export const instrumentNode = <E extends NodeFailure, R>(
     body.pipe(
       Effect.tapError((error) =>
         Effect.annotateCurrentSpan({
-          "error.type": error.errorType ?? error._tag,
+          [ATTR_ERROR_TYPE]: error.errorType ?? error._tag ?? ERROR_TYPE_VALUE_OTHER,
           "error.message": error.message.slice(0, 300)
         })
       ),
@@ -37,10 +38,7 @@ export const instrumentNode = <E extends NodeFailure, R>(
           Exit.isSuccess(exit) ? "ok" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "error"
         )
       ),
-      withTurnChildSpan(`invoke_agent ${agent}`, {
-        "gen_ai.operation.name": "invoke_agent",
-        "gen_ai.agent.name": agent
-      }),
+      withAgentSpan(agent),
       Effect.catchAll((error) =>
         Effect.succeed<TurnUpdate>({ reply: failureReply(agent, error), failed: true, sources: [] })
       )

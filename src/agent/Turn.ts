@@ -2,6 +2,13 @@
 // session, assigns the next turn_id, opens the turn span and the correlation context, runs
 // the graph on the captured runtime, saves the session and records the turn's latency.
 import { randomUUID } from "node:crypto"
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ERROR_TYPE_VALUE_OTHER
+} from "@opentelemetry/semantic-conventions/incubating"
 import { Cause, Clock, Context, Data, Effect, Either, Exit, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { AGENTS, type AgentName } from "../domain/Agents.js"
@@ -10,12 +17,22 @@ import type { Principal } from "../domain/Principal.js"
 import { getTurn, withTurnSpan } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { redactSecrets } from "../observability/TraceEvent.js"
-import { Reasoner } from "../reasoning/Reasoner.js"
+import { genAiProviderName, type HistoryMessage, Reasoner } from "../reasoning/Reasoner.js"
 import type { Session, SessionBusy, SessionMessage, SessionStoreUnavailable } from "../sessions/Session.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 import { parseConfigIntent } from "./ConfigIntent.js"
 import { maskCodes } from "./ConfirmationCodeMask.js"
+import { currentDataSource } from "./DataSource.js"
 import { Graph, type NodeDeps } from "./Graph.js"
+
+/** How many stored messages (user and assistant) a turn hands to the graph as prompt history. */
+const PROMPT_HISTORY_MESSAGES = 8
+
+/** The GenAI conventions' structured message list (one text part), as the JSON string a span attribute holds. */
+const genAiMessages = (role: "user" | "assistant", content: string, finishReason?: string): string =>
+  JSON.stringify([
+    { role, parts: [{ type: "text", content }], ...(finishReason === undefined ? {} : { finish_reason: finishReason }) }
+  ])
 
 export interface TurnRequest {
   readonly message: string
@@ -58,6 +75,10 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
       const reasoner = Context.get(nodeContext, Reasoner)
       /** Who did the thinking: an offline turn says so in its trace and span. */
       const reasonerFacts = { reasoner: reasoner.provider, model: reasoner.model }
+      const genAiProvider = genAiProviderName(reasoner.provider)
+      // Only the recent history can reach a prompt: the Reasoner trims it further to the model's context.
+      const promptHistory = (messages: ReadonlyArray<SessionMessage>): Array<HistoryMessage> =>
+        messages.slice(-PROMPT_HISTORY_MESSAGES).map((m) => ({ role: m.role, content: m.content }))
 
       const runGraph = (session: Session, sessionId: string, message: string) =>
         Effect.gen(function* () {
@@ -76,7 +97,10 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
               : { message_chars: message.length }
           )
           if (captureContent)
-            yield* Effect.annotateCurrentSpan("gen_ai.input.messages", redactSecrets(capturedMessage) as string)
+            yield* Effect.annotateCurrentSpan(
+              ATTR_GEN_AI_INPUT_MESSAGES,
+              genAiMessages("user", redactSecrets(capturedMessage) as string)
+            )
           const runtime = yield* Effect.runtime<NodeDeps>()
           const exit = yield* Effect.exit(
             Effect.tryPromise({
@@ -85,7 +109,7 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                   {
                     sessionId,
                     message: graphMessage,
-                    history: session.messages.map((m) => ({ role: m.role, content: m.content })),
+                    history: promptHistory(session.messages),
                     next: null,
                     reply: "",
                     sources: [],
@@ -102,20 +126,24 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
           const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
           if (Exit.isFailure(exit)) {
             const cause = Cause.squash(exit.cause)
-            yield* Effect.annotateCurrentSpan({ "error.type": cause instanceof Error ? cause.name : "TurnFailed" })
+            yield* Effect.annotateCurrentSpan({
+              [ATTR_ERROR_TYPE]: cause instanceof Error && cause.name !== "" ? cause.name : ERROR_TYPE_VALUE_OTHER
+            })
             yield* telemetry.recordTurnCompleted(seconds, { status: "error", error: String(cause).slice(0, 300) })
             return { ok: false as const, traceId, cause }
           }
           const state = exit.value
           const route = (state.next ?? "direct") as AgentName
           yield* Effect.annotateCurrentSpan({
-            "gen_ai.agent.route": route,
-            "gen_ai.provider.name": reasoner.provider,
-            "gen_ai.request.model": reasoner.model
+            "security_agent.route": route,
+            [ATTR_GEN_AI_REQUEST_MODEL]: reasoner.model
           })
           const capturedReply = maskCodes(state.reply, pendingAtStart || state.pendingAction !== null)
           if (captureContent)
-            yield* Effect.annotateCurrentSpan("gen_ai.output.messages", redactSecrets(capturedReply) as string)
+            yield* Effect.annotateCurrentSpan(
+              ATTR_GEN_AI_OUTPUT_MESSAGES,
+              genAiMessages("assistant", redactSecrets(capturedReply) as string, "stop")
+            )
           yield* telemetry.recordTurnCompleted(seconds, {
             status: state.failed ? "degraded" : "ok",
             route,
@@ -140,7 +168,8 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                 sessionId,
                 turnId,
                 request.principal,
-                request.clientAddress
+                request.clientAddress,
+                genAiProvider
               )(runGraph(session, sessionId, request.message))
               const now = yield* Clock.currentTimeMillis
               const ts = new Date(now).toISOString()
@@ -181,6 +210,7 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                 updatedAt: now
               }
               const pending = state.pendingAction
+              const dataSource = yield* Effect.provide(currentDataSource, nodeContext)
               const result: TurnResult = {
                 session_id: sessionId,
                 turn_id: turnId,
@@ -196,7 +226,8 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                         summary: pending.summary,
                         expires_at: new Date(pending.expiresAt).toISOString()
                       }
-                    })
+                    }),
+                data_source: dataSource.name
               }
               return entry(Either.right(result), saved)
             })

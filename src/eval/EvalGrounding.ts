@@ -3,7 +3,7 @@
 // answer, which must escalate), with the offline draft and critic unless another reasoner is given.
 import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { runSelfRag } from "../agent/SelfRag.js"
 import { appLayer } from "../app/AppLayer.js"
 import { FileSinks } from "../app/ObservabilityLayer.js"
@@ -12,6 +12,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { resolveDataPath } from "../config/DataPaths.js"
 import type { SourceRef } from "../domain/Chat.js"
 import type { SelfRagDecision } from "../domain/Outcomes.js"
+import { LlmReasonerLive } from "../reasoning/LlmReasoner.js"
 import { offlineCritique, offlineDraft } from "../reasoning/OfflineGrounding.js"
 import { Reasoner, ReasonerError, type ReasonerService } from "../reasoning/Reasoner.js"
 import { MemorySessionStore } from "../sessions/MemorySessionStore.js"
@@ -82,6 +83,47 @@ export interface GroundingEvalOptions {
   readonly reasoner?: ReasonerService
   /** Settings on top of the defaults (e.g. SELFRAG_MAX_ATTEMPTS, KNOWLEDGE_DOCS_DIR). */
   readonly env?: Readonly<Record<string, string>>
+  /**
+   * A language model instead of the offline reasoner: the LLM reasoner of that provider, with its
+   * settings (OPENAI_BASE_URL, OPENAI_MODEL, LLM_CONTEXT_TOKENS, ...) read from the environment.
+   */
+  readonly provider?: "openai" | "google" | "anthropic"
+}
+
+/**
+ * The app's recipe with the evaluation's choices; SafeLine is a quiet stand-in nobody calls.
+ * With a provider, the environment's settings apply under the evaluation's own.
+ */
+export const evaluationApp = (options: GroundingEvalOptions = {}) => {
+  const settings = {
+    AGENT_OBSERVABILITY_ENABLED: "false",
+    GUARDRAIL_AUDIT_ENABLED: "false",
+    AGENT_METRICS_NAMESPACE: "security_agent_grounding_eval",
+    ...(options.provider === undefined ? {} : { LLM_PROVIDER: options.provider }),
+    ...options.env
+  }
+  const config =
+    options.provider === undefined
+      ? AppConfig.layerWith(settings)
+      : AppConfig.layer.pipe(
+          Layer.provide(
+            Layer.setConfigProvider(
+              ConfigProvider.fromMap(new Map(Object.entries(settings))).pipe(
+                ConfigProvider.orElse(() => ConfigProvider.fromEnv())
+              )
+            )
+          )
+        )
+  return appLayer({
+    config,
+    safeline: SafeLineClientOf(SafeLineSimulator.layer({ token: randomUUID(), historyMinutes: 0 })),
+    reasoner:
+      options.provider === undefined
+        ? Layer.succeed(Reasoner, options.reasoner ?? offlineGroundingReasoner)
+        : LlmReasonerLive,
+    sessions: MemorySessionStore.layer,
+    sinks: FileSinks
+  })
 }
 
 const leaf = (section: string) => section.split(" > ").pop() ?? section
@@ -92,19 +134,7 @@ export const evaluateGrounding = (
   cases: ReadonlyArray<GroundingCase> = loadGroundingCases(),
   options: GroundingEvalOptions = {}
 ) => {
-  // The app's recipe with the evaluation's choices; SafeLine is a quiet stand-in nobody calls.
-  const app = appLayer({
-    config: AppConfig.layerWith({
-      AGENT_OBSERVABILITY_ENABLED: "false",
-      GUARDRAIL_AUDIT_ENABLED: "false",
-      AGENT_METRICS_NAMESPACE: "security_agent_grounding_eval",
-      ...options.env
-    }),
-    safeline: SafeLineClientOf(SafeLineSimulator.layer({ token: randomUUID(), historyMinutes: 0 })),
-    reasoner: Layer.succeed(Reasoner, options.reasoner ?? offlineGroundingReasoner),
-    sessions: MemorySessionStore.layer,
-    sinks: FileSinks
-  })
+  const app = evaluationApp(options)
 
   return Effect.gen(function* () {
     let drafted = 0

@@ -6,16 +6,33 @@ import { HttpApiBuilder, HttpApiSwagger, type HttpApp, HttpMiddleware } from "@e
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { gateCaller, makeAccessGate } from "./AccessGate.js"
+import { gateCaller, makeAccessGate, routesOfApi } from "./AccessGate.js"
 import { SecurityAgentApi } from "./Api.js"
 import { AuthorizationLive, ChatHandlersLive, OperationsHandlersLive } from "./ApiHandlers.js"
 import { ApiTokens } from "./ApiTokens.js"
 import { announceExposure, checkBinding } from "./Auth.js"
 import { OpenApiDocumentLive } from "./OpenApiDocument.js"
 import { RateLimiter } from "./RateLimiter.js"
+import { parseRequestTarget } from "./RequestTarget.js"
+import { matchRoute } from "./RouteTable.js"
 
 /** Probes and scrapes make no request spans: they would drown the real traces. */
 const UNTRACED = new Set(["/metrics", "/healthz", "/readyz"])
+
+/**
+ * HTTP server spans are named `{method} {route template}` (`POST /v1/chat`,
+ * `GET /v1/sessions/:session_id/turns/:turn_id/trace`), never the raw path with its ids; a request
+ * matching no route is just `{method}`, as the HTTP semantic conventions say.
+ */
+const httpSpanName = (): ((request: { readonly method: string; readonly url: string }) => string) => {
+  const routes = routesOfApi()
+  return (request) => {
+    const target = parseRequestTarget(request.url)
+    if (!target.ok) return request.method
+    const match = matchRoute(routes, request.method, target.segments)
+    return match._tag === "Matched" ? `${request.method} ${match.route.template}` : request.method
+  }
+}
 
 /** The gate in front of the router: a refused request never reaches routing or a handler. */
 const AccessGateLive = HttpApiBuilder.middleware(
@@ -39,6 +56,7 @@ const ApiLive = HttpApiBuilder.api(SecurityAgentApi).pipe(
 /** Serves the app on whichever HttpServer is provided, with its token registry and rate limiter. */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
   HttpMiddleware.withTracerDisabledWhen((request) => UNTRACED.has(request.url.split("?")[0] ?? "")),
+  HttpMiddleware.withSpanNameGenerator(httpSpanName()),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(OpenApiDocumentLive),
   Layer.provide(AccessGateLive),

@@ -1,7 +1,21 @@
 // A client of an OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM, Ollama, LM Studio,
 // text-embeddings-inference) over fetch, for optional dense retrieval. Failures are typed, so
-// the knowledge base can log them and fall back to BM25.
-import { Data, Effect, Option, Redacted } from "effect"
+// the knowledge base can log them and fall back to BM25. Each request is an `embeddings {model}`
+// CLIENT span with the GenAI client metrics, like a chat call.
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ERROR_TYPE_VALUE_OTHER,
+  GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
+  GEN_AI_PROVIDER_NAME_VALUE_OPENAI
+} from "@opentelemetry/semantic-conventions/incubating"
+import { Clock, Data, Effect, Exit, Option, Redacted } from "effect"
+import { Telemetry } from "../observability/Telemetry.js"
 
 export class EmbeddingsError extends Data.TaggedError("EmbeddingsError")<{
   readonly message: string
@@ -37,16 +51,34 @@ export const embeddingsUrl = (baseUrl: string): string => {
 
 interface EmbeddingsResponse {
   readonly data?: ReadonlyArray<{ readonly embedding?: ReadonlyArray<number>; readonly index?: number }>
+  readonly usage?: { readonly prompt_tokens?: number }
+}
+
+/** A bounded `error.type` for an embeddings failure. */
+const embeddingsErrorType = (cause: unknown): string => {
+  const text = String((cause as Error)?.message ?? cause).toLowerCase()
+  if (/timeout|timed out|abort/.test(text)) return "timeout"
+  if (/http 429/.test(text)) return "rate_limited"
+  if (/http 5\d\d|econnrefused|fetch failed|network|socket/.test(text)) return "unavailable"
+  if (/expected \d+ embeddings|json/.test(text)) return "invalid_response"
+  return ERROR_TYPE_VALUE_OTHER
 }
 
 export const makeEmbeddingsClient = (settings: EmbeddingsSettings): EmbeddingsClient => {
   const url = embeddingsUrl(settings.baseUrl)
-  const timeoutMs = settings.timeoutMs ?? 10_000
-  const batchSize = Math.max(1, settings.batchSize ?? 64)
+  // Small batches with a generous timeout: a CPU-bound local server (llama.cpp) embeds a batch of
+  // long chunks in seconds, and one timed-out batch turns dense retrieval off for the process.
+  const timeoutMs = settings.timeoutMs ?? 30_000
+  const batchSize = Math.max(1, settings.batchSize ?? 16)
   const headers: Record<string, string> = { "content-type": "application/json" }
   if (Option.isSome(settings.apiKey)) headers.authorization = `Bearer ${Redacted.value(settings.apiKey.value)}`
 
-  const embedBatch = (inputs: ReadonlyArray<string>) =>
+  const endpoint = new URL(url)
+  const server = {
+    [ATTR_SERVER_ADDRESS]: endpoint.hostname,
+    [ATTR_SERVER_PORT]: endpoint.port === "" ? (endpoint.protocol === "http:" ? 80 : 443) : Number(endpoint.port)
+  }
+  const request = (inputs: ReadonlyArray<string>) =>
     Effect.tryPromise({
       try: async (signal) => {
         const response = await fetch(url, {
@@ -64,7 +96,7 @@ export const makeEmbeddingsClient = (settings: EmbeddingsSettings): EmbeddingsCl
         ) {
           throw new Error(`expected ${inputs.length} embeddings, got ${rows.length}`)
         }
-        return rows.map((r) => r.embedding!)
+        return { vectors: rows.map((r) => r.embedding!), inputTokens: body.usage?.prompt_tokens }
       },
       catch: (cause) =>
         new EmbeddingsError({
@@ -72,6 +104,42 @@ export const makeEmbeddingsClient = (settings: EmbeddingsSettings): EmbeddingsCl
           cause
         })
     })
+
+  /** One request: span, GenAI metrics (when Telemetry is in context) and a classified failure. */
+  const embedBatch = (inputs: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      const telemetry = yield* Effect.serviceOption(Telemetry)
+      const started = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(request(inputs))
+      const durationSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      const base = {
+        operation: GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
+        provider: GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
+        model: settings.model,
+        durationSeconds
+      }
+      if (Exit.isSuccess(exit)) {
+        const { vectors, inputTokens } = exit.value
+        if (inputTokens !== undefined) yield* Effect.annotateCurrentSpan(ATTR_GEN_AI_USAGE_INPUT_TOKENS, inputTokens)
+        if (Option.isSome(telemetry)) yield* telemetry.value.recordLlmCall({ ...base, inputTokens })
+        return vectors
+      }
+      const error = exit.cause._tag === "Fail" ? exit.cause.error : new EmbeddingsError({ message: "interrupted" })
+      const errorType = embeddingsErrorType(error.cause ?? error)
+      yield* Effect.annotateCurrentSpan(ATTR_ERROR_TYPE, errorType)
+      if (Option.isSome(telemetry)) yield* telemetry.value.recordLlmCall({ ...base, errorType })
+      return yield* Effect.failCause(exit.cause)
+    }).pipe(
+      Effect.withSpan(`embeddings ${settings.model}`, {
+        kind: "client",
+        attributes: {
+          [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
+          [ATTR_GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
+          [ATTR_GEN_AI_REQUEST_MODEL]: settings.model,
+          ...server
+        }
+      })
+    )
 
   return {
     model: settings.model,

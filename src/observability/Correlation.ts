@@ -1,6 +1,15 @@
 // The turn's correlation ids ride in a FiberRef, so every event, audit record and span made
 // while a turn runs carries the same session_id / turn_id / trace_id without threading them.
-import { Effect, FiberRef, Option } from "effect"
+
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
+import {
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_CONVERSATION_ID,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT
+} from "@opentelemetry/semantic-conventions/incubating"
+import { Effect, FiberRef, Option, type Tracer } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import type { Principal } from "../domain/Principal.js"
 
@@ -13,6 +22,8 @@ export interface TurnContext {
   readonly principal: Principal
   /** The client's address (the socket peer, or X-Forwarded-For from a trusted proxy); absent in the CLI. */
   readonly clientAddress?: string | undefined
+  /** The turn's `gen_ai.provider.name` (the Reasoner's provider), set on every `invoke_agent` span at creation. */
+  readonly genAiProvider?: string | undefined
 }
 
 export const currentTurn: FiberRef.FiberRef<Option.Option<TurnContext>> = globalValue(
@@ -30,22 +41,24 @@ export const TURN_SPAN_NAME = "invoke_agent security-agent"
  * trace id) into the FiberRef for everything inside.
  */
 export const withTurnSpan =
-  (sessionId: string, turnId: string, principal: Principal, clientAddress?: string) =>
+  (sessionId: string, turnId: string, principal: Principal, clientAddress?: string, genAiProvider?: string) =>
   <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.gen(function* () {
       const span = yield* Effect.orDie(Effect.currentSpan)
       return yield* Effect.locally(
         body,
         currentTurn,
-        Option.some({ sessionId, turnId, traceId: span.traceId, principal, clientAddress })
+        Option.some({ sessionId, turnId, traceId: span.traceId, principal, clientAddress, genAiProvider })
       )
     }).pipe(
       Effect.withSpan(TURN_SPAN_NAME, {
-        kind: "server",
+        // An in-process agent: INTERNAL, a child of the HTTP server span (or a root in the CLI).
+        kind: "internal",
         attributes: {
-          "gen_ai.operation.name": "invoke_agent",
-          "gen_ai.agent.name": "security-agent",
-          "gen_ai.conversation.id": sessionId,
+          [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
+          [ATTR_GEN_AI_AGENT_NAME]: "security-agent",
+          ...(genAiProvider === undefined ? {} : { [ATTR_GEN_AI_PROVIDER_NAME]: genAiProvider }),
+          [ATTR_GEN_AI_CONVERSATION_ID]: sessionId,
           "session.id": sessionId,
           "turn.id": turnId,
           "user.id": principal.name,
@@ -59,13 +72,41 @@ export const withTurnSpan =
  * found by session in a tracing backend.
  */
 export const withTurnChildSpan =
-  (name: string, attributes: Record<string, unknown> = {}) =>
+  (name: string, attributes: Record<string, unknown> = {}, kind: Tracer.SpanKind = "internal") =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(getTurn, (turn) =>
       Effect.withSpan(self, name, {
+        kind,
         attributes: Option.match(turn, {
           onNone: () => attributes,
-          onSome: (t) => ({ "gen_ai.conversation.id": t.sessionId, "turn.id": t.turnId, ...attributes })
+          onSome: (t) => ({ [ATTR_GEN_AI_CONVERSATION_ID]: t.sessionId, "turn.id": t.turnId, ...attributes })
         })
       })
     )
+
+/**
+ * An `invoke_agent <agent>` span inside a turn, with the turn's `gen_ai.provider.name` set at
+ * creation (samplers and processors see it on start, not only at the end).
+ */
+export const withAgentSpan =
+  (agent: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(getTurn, (turn) => {
+      const provider = Option.flatMap(turn, (t) => Option.fromNullable(t.genAiProvider))
+      return withTurnChildSpan(`invoke_agent ${agent}`, {
+        [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
+        [ATTR_GEN_AI_AGENT_NAME]: agent,
+        ...Option.match(provider, { onNone: () => ({}), onSome: (p) => ({ [ATTR_GEN_AI_PROVIDER_NAME]: p }) })
+      })(self)
+    })
+
+/**
+ * Sets an array-valued attribute (`gen_ai.response.finish_reasons`) as an OTel string array on
+ * the exported span: Effect's own annotation would serialise the array into one JSON string.
+ * Without an OTel span (tracing off) the Effect span keeps the array as is.
+ */
+export const annotateCurrentSpanList = (key: string, values: ReadonlyArray<string>): Effect.Effect<void> =>
+  OtelTracer.currentOtelSpan.pipe(
+    Effect.flatMap((span) => Effect.sync(() => span.setAttribute(key, [...values]))),
+    Effect.orElse(() => Effect.annotateCurrentSpan(key, values))
+  )

@@ -7,16 +7,37 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages"
 import { ChatGoogleGenerativeAI } from "@langchain/google-genai"
 import { ChatOpenAI } from "@langchain/openai"
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ERROR_TYPE_VALUE_OTHER,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT
+} from "@opentelemetry/semantic-conventions/incubating"
 import { Clock, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { AppConfig, type AppSettings } from "../config/AppConfig.js"
+import { SPECIALISTS, type SpecialistName } from "../domain/Agents.js"
 import { SELFRAG_DECISIONS } from "../domain/Outcomes.js"
-import { withTurnChildSpan } from "../observability/Correlation.js"
+import { annotateCurrentSpanList, withTurnChildSpan } from "../observability/Correlation.js"
 import { runInOtelContext } from "../observability/Otlp.js"
 import { Telemetry } from "../observability/Telemetry.js"
+import { redactSecrets } from "../observability/TraceEvent.js"
+import { offlineCritique, offlineDraft } from "./OfflineGrounding.js"
 import { composeSystemPrompt } from "./prompts/ComposePrompt.js"
 import { CRITIC_SYSTEM_PROMPT, DRAFT_SYSTEM_PROMPT, numberedPassages } from "./prompts/GroundingPrompts.js"
 import { ROUTE_SYSTEM_PROMPT } from "./prompts/RoutePrompt.js"
-import { Reasoner, ReasonerError, type ReasonerService } from "./Reasoner.js"
+import { genAiProviderName, type HistoryMessage, Reasoner, ReasonerError, type ReasonerService } from "./Reasoner.js"
 import { loadRoutingExamples, trainRouteClassifier } from "./RouteClassifier.js"
 
 export interface ChatModelChoice {
@@ -26,6 +47,17 @@ export interface ChatModelChoice {
   /** Where a cheap reachability probe can be sent, when the provider has one. */
   readonly modelsUrl: Option.Option<string>
   readonly apiKey: Option.Option<Redacted.Redacted>
+  /** `server.address` / `server.port` of the chat endpoint. */
+  readonly server: { readonly address: string; readonly port: number }
+  /** How structured output is requested (OpenAI-compatible servers only; others get `none`). */
+  readonly responseFormat: AppSettings["llm"]["openaiResponseFormat"]
+}
+
+/** The host and port of an endpoint URL (443/80 by scheme when the URL names none). */
+const serverOf = (url: string): ChatModelChoice["server"] => {
+  const parsed = new URL(url)
+  const port = parsed.port === "" ? (parsed.protocol === "http:" ? 80 : 443) : Number(parsed.port)
+  return { address: parsed.hostname, port }
 }
 
 const secret = (value: Option.Option<Redacted.Redacted>) => Option.getOrUndefined(Option.map(value, Redacted.value))
@@ -44,7 +76,9 @@ export const chooseChatModel = (llm: AppSettings["llm"]): ChatModelChoice => {
           maxRetries: llm.maxRetries
         }),
         modelsUrl: Option.none(),
-        apiKey: llm.googleApiKey
+        apiKey: llm.googleApiKey,
+        server: serverOf("https://generativelanguage.googleapis.com"),
+        responseFormat: "none"
       }
     case "anthropic":
       return {
@@ -56,7 +90,9 @@ export const chooseChatModel = (llm: AppSettings["llm"]): ChatModelChoice => {
           ...common
         }),
         modelsUrl: Option.none(),
-        apiKey: llm.anthropicApiKey
+        apiKey: llm.anthropicApiKey,
+        server: serverOf("https://api.anthropic.com"),
+        responseFormat: "none"
       }
     default: {
       const baseURL = Option.getOrUndefined(llm.openaiBaseUrl)
@@ -71,17 +107,25 @@ export const chooseChatModel = (llm: AppSettings["llm"]): ChatModelChoice => {
           ...common
         }),
         modelsUrl: Option.some(`${(baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "")}/models`),
-        apiKey: llm.openaiApiKey
+        apiKey: llm.openaiApiKey,
+        server: serverOf(baseURL ?? "https://api.openai.com/v1"),
+        responseFormat: llm.openaiResponseFormat
       }
     }
   }
 }
+
+/** A server refusing a prompt longer than the model's context (llama.cpp, vLLM, OpenAI wordings). */
+const CONTEXT_LENGTH =
+  /context length|context window|maximum context|context_length_exceeded|exceeds? (the )?(available )?context|too many tokens|n_ctx/
 
 const classify = (error: unknown): ReasonerError["errorType"] => {
   const text = `${(error as { name?: string })?.name ?? ""} ${String((error as Error)?.message ?? error)}`.toLowerCase()
   const status = (error as { status?: number })?.status
   if (/timeout|timed out|aborterror|abort/.test(text)) return "timeout"
   if (status === 429 || /rate limit|429/.test(text)) return "rate_limited"
+  // The model cannot take this prompt at all: for the turn it is an outage, like a dead server.
+  if (CONTEXT_LENGTH.test(text)) return "unavailable"
   if (
     (status !== undefined && status >= 500) ||
     /econnrefused|fetch failed|connection|enotfound|socket|network|5\d\d/.test(text)
@@ -97,43 +141,227 @@ const textOf = (message: BaseMessage): string =>
     ? message.content
     : message.content.map((part) => ("text" in part && typeof part.text === "string" ? part.text : "")).join("")
 
-export const makeLlmReasoner = (choice: ChatModelChoice, timeoutSeconds: number) =>
+/** The largest reply a call may ask for: a route is a few tokens, prose at most an eighth of the context. */
+const maxOutputTokens = (purpose: string, contextTokens: number): number =>
+  purpose === "route" ? 32 : purpose === "critique" ? 96 : Math.max(64, Math.min(512, Math.floor(contextTokens / 8)))
+
+/**
+ * A conservative token estimate without the model's tokenizer: 2 characters per token (English
+ * runs near 4, but tool JSON full of digits, IPs and punctuation near 2), plus each message's
+ * framing. Over-estimating only trims a little early; under-estimating overflows small contexts.
+ */
+const estimateTokens = (text: string): number => Math.ceil(text.length / 2) + 8
+
+/** Cuts `text` to about `tokens` tokens, saying that it did. */
+const truncateTo = (text: string, tokens: number): string => {
+  const chars = Math.max(0, (tokens - 8) * 2 - 40)
+  return text.length <= chars ? text : `${text.slice(0, chars)}\n[... truncated to fit the model's context]`
+}
+
+/**
+ * The messages of one call, fitted to the context window: the oldest history goes first, then
+ * the user content (tool data, passages) is truncated; the system prompt always stays.
+ */
+export const fitToContext = (
+  system: string,
+  history: ReadonlyArray<HistoryMessage>,
+  user: string,
+  budgetTokens: number
+): Array<BaseMessage> => {
+  const systemTokens = estimateTokens(system)
+  let kept = history.map((m) => `(${m.role}) ${m.content.slice(0, 500)}`)
+  const total = () => systemTokens + kept.reduce((n, m) => n + estimateTokens(m), 0) + estimateTokens(user)
+  while (kept.length > 0 && total() > budgetTokens) kept = kept.slice(1)
+  const room = budgetTokens - systemTokens - kept.reduce((n, m) => n + estimateTokens(m), 0)
+  return [
+    new SystemMessage(system),
+    ...kept.map((m) => new HumanMessage(m)),
+    new HumanMessage(estimateTokens(user) > room ? truncateTo(user, room) : user)
+  ]
+}
+
+const ROUTE_SCHEMA = {
+  type: "object",
+  properties: { route: { type: "string", enum: [...SPECIALISTS] } },
+  required: ["route"],
+  additionalProperties: false
+} as const
+
+const CRITIQUE_SCHEMA = {
+  type: "object",
+  properties: {
+    decision: { type: "string", enum: [...SELFRAG_DECISIONS] },
+    reason: { type: "string", enum: ["grounded", "insufficient_evidence", "ambiguous_question", "no_evidence"] }
+  },
+  required: ["decision", "reason"],
+  additionalProperties: false
+} as const
+
+/** The `response_format` call option asking an OpenAI-compatible server for JSON of this schema. */
+const responseFormat = (mode: ChatModelChoice["responseFormat"], name: string, schema: object) =>
+  mode === "json_schema"
+    ? { response_format: { type: "json_schema", json_schema: { name, strict: true, schema } } }
+    : mode === "json_object"
+      ? // llama.cpp's server (llama-cpp-python) turns `schema` into a grammar the sampler must follow.
+        { response_format: { type: "json_object", schema } }
+      : {}
+
+const ROUTE_JSON_INSTRUCTION = `\nReply with a JSON object: {"route": "<agent name>"}.`
+
+const parseJsonObject = (text: string): Record<string, unknown> | undefined => {
+  const json = text.match(/\{[\s\S]*\}/)?.[0]
+  if (json === undefined) return undefined
+  try {
+    const parsed: unknown = JSON.parse(json)
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The specialists a prose answer names (`log analyst`, `rag_agent`, ...). */
+const namedSpecialists = (text: string): Array<SpecialistName> => {
+  const lower = text.toLowerCase()
+  return SPECIALISTS.filter((name) => new RegExp(`\\b${name.replace("_", "[\\s_-]?")}\\b`).test(lower))
+}
+
+/** The route in the model's answer, when it names exactly one specialist (JSON or prose). */
+export const routeOfAnswer = (text: string): SpecialistName | undefined => {
+  const json = parseJsonObject(text)
+  const candidate = typeof json?.route === "string" ? json.route.trim().toLowerCase() : undefined
+  if (candidate !== undefined && (SPECIALISTS as ReadonlyArray<string>).includes(candidate))
+    return candidate as SpecialistName
+  const named = namedSpecialists(json === undefined ? text : String(json.route ?? ""))
+  return named.length === 1 ? named[0] : undefined
+}
+
+/** The GenAI conventions' structured message list, as the JSON string a span attribute holds. */
+const conventionMessages = (messages: ReadonlyArray<BaseMessage>): string =>
+  JSON.stringify(
+    messages.map((m) => ({
+      role: m._getType() === "system" ? "system" : m._getType() === "ai" ? "assistant" : "user",
+      parts: [{ type: "text", content: redactSecrets(textOf(m)) }]
+    }))
+  )
+
+interface ResponseFacts {
+  readonly id?: string
+  readonly model?: string
+  readonly finishReasons: ReadonlyArray<string>
+}
+
+/** Response id, model and finish reason as each LangChain provider reports them. */
+const responseFacts = (message: BaseMessage): ResponseFacts => {
+  const meta = (message.response_metadata ?? {}) as Record<string, unknown>
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined)
+  const finish = str(meta.finish_reason) ?? str(meta.stop_reason) ?? str(meta.finishReason)
+  const id = str(message.id) ?? str(meta.id)
+  const model = str(meta.model_name) ?? str(meta.model) ?? str(meta.modelName)
+  return {
+    ...(id === undefined ? {} : { id }),
+    ...(model === undefined ? {} : { model }),
+    finishReasons: finish === undefined ? [] : [finish]
+  }
+}
+
+/**
+ * A model's route that contradicts the offline classifier at this confidence or more is not
+ * trusted: small local models answer with a valid but arbitrary agent name, and a confident
+ * classifier is right far more often. A capable model agrees with it, so it is rarely overruled.
+ */
+export const ROUTE_OVERRIDE_CONFIDENCE = 0.9
+
+interface RouteDecision {
+  readonly source: "model" | "offline_router"
+  readonly route: SpecialistName
+  readonly why?: "unparsable" | "contradicts_classifier"
+  readonly proposed?: SpecialistName
+}
+
+export interface LlmReasonerOptions {
+  readonly timeoutSeconds: number
+  /** The model's context window in tokens (LLM_CONTEXT_TOKENS). */
+  readonly contextTokens?: number
+  /** Opt-in: prompts and answers on `chat` spans (AGENT_TRACE_CAPTURE_CONTENT). */
+  readonly captureContent?: boolean
+}
+
+export const makeLlmReasoner = (choice: ChatModelChoice, options: LlmReasonerOptions | number) =>
   Effect.gen(function* () {
+    const {
+      timeoutSeconds,
+      contextTokens = 8192,
+      captureContent = false
+    } = typeof options === "number" ? { timeoutSeconds: options } : options
     const telemetry = yield* Telemetry
     const fallbackRouter = trainRouteClassifier(loadRoutingExamples())
+    const providerName = genAiProviderName(choice.provider)
 
     /** One chat call: span, metrics and `llm.call` event, with the error classified. */
-    const chat = (purpose: string, messages: Array<BaseMessage>) =>
+    const chat = (
+      purpose: string,
+      messages: Array<BaseMessage>,
+      callOptions: Record<string, unknown> = {},
+      describe?: (answer: string) => Record<string, unknown>
+    ) =>
       Effect.gen(function* () {
+        const maxTokens = maxOutputTokens(purpose, contextTokens)
+        if (captureContent) yield* Effect.annotateCurrentSpan(ATTR_GEN_AI_INPUT_MESSAGES, conventionMessages(messages))
         const started = yield* Clock.currentTimeMillis
         const exit = yield* Effect.exit(
           runInOtelContext(() =>
-            choice.chatModel.invoke(messages, { signal: AbortSignal.timeout(timeoutSeconds * 1000) })
+            choice.chatModel.invoke(messages, {
+              signal: AbortSignal.timeout(timeoutSeconds * 1000),
+              ...(choice.provider === "openai" ? { max_tokens: maxTokens } : {}),
+              ...callOptions
+            } as Parameters<BaseChatModel["invoke"]>[1])
           )
         )
         const durationSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000
         if (Exit.isSuccess(exit)) {
           const usage = exit.value.usage_metadata
+          const response = responseFacts(exit.value)
+          const text = textOf(exit.value)
+          // Token counts only when the provider reported them: an absent count is not a zero.
           yield* Effect.annotateCurrentSpan({
-            "gen_ai.usage.input_tokens": usage?.input_tokens ?? 0,
-            "gen_ai.usage.output_tokens": usage?.output_tokens ?? 0
+            ...(usage?.input_tokens === undefined ? {} : { [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: usage.input_tokens }),
+            ...(usage?.output_tokens === undefined ? {} : { [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: usage.output_tokens }),
+            ...(response.id === undefined ? {} : { [ATTR_GEN_AI_RESPONSE_ID]: response.id }),
+            ...(response.model === undefined ? {} : { [ATTR_GEN_AI_RESPONSE_MODEL]: response.model })
           })
+          if (describe !== undefined) yield* Effect.annotateCurrentSpan(describe(text))
+          if (response.finishReasons.length > 0)
+            yield* annotateCurrentSpanList(ATTR_GEN_AI_RESPONSE_FINISH_REASONS, response.finishReasons)
+          if (captureContent) {
+            yield* Effect.annotateCurrentSpan(
+              ATTR_GEN_AI_OUTPUT_MESSAGES,
+              JSON.stringify([
+                {
+                  role: "assistant",
+                  parts: [{ type: "text", content: redactSecrets(text) }],
+                  finish_reason: response.finishReasons[0] ?? "stop"
+                }
+              ])
+            )
+          }
           yield* telemetry.recordLlmCall({
             operation: "chat",
-            provider: choice.provider,
+            provider: providerName,
             model: choice.model,
             durationSeconds,
             inputTokens: usage?.input_tokens,
             outputTokens: usage?.output_tokens
           })
-          return textOf(exit.value)
+          return text
         }
         const error = exit.cause._tag === "Fail" ? exit.cause.error : exit.cause
         const errorType = classify(error)
-        yield* Effect.annotateCurrentSpan({ "error.type": errorType })
+        yield* Effect.annotateCurrentSpan({
+          [ATTR_ERROR_TYPE]: errorType === "other" ? ERROR_TYPE_VALUE_OTHER : errorType
+        })
         yield* telemetry.recordLlmCall({
           operation: "chat",
-          provider: choice.provider,
+          provider: providerName,
           model: choice.model,
           durationSeconds,
           errorType
@@ -146,12 +374,52 @@ export const makeLlmReasoner = (choice: ChatModelChoice, timeoutSeconds: number)
           })
         )
       }).pipe(
-        withTurnChildSpan(`chat ${choice.model}`, {
-          "gen_ai.operation.name": "chat",
-          "gen_ai.provider.name": choice.provider,
-          "gen_ai.request.model": choice.model,
-          "security_agent.purpose": purpose
-        })
+        withTurnChildSpan(
+          `chat ${choice.model}`,
+          {
+            [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
+            [ATTR_GEN_AI_PROVIDER_NAME]: providerName,
+            [ATTR_GEN_AI_REQUEST_MODEL]: choice.model,
+            [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxOutputTokens(purpose, contextTokens),
+            [ATTR_SERVER_ADDRESS]: choice.server.address,
+            [ATTR_SERVER_PORT]: choice.server.port,
+            "security_agent.purpose": purpose
+          },
+          "client"
+        )
+      )
+
+    /** What a prompt may use: the window minus the reply it asks for. */
+    const promptBudget = (purpose: string) => contextTokens - maxOutputTokens(purpose, contextTokens)
+    const structured = choice.responseFormat !== "none"
+
+    /**
+     * The offline classifier's route when the model's answer names no single specialist: a route
+     * guardrail decision, counted and traced like every other.
+     */
+    const decideRoute = (message: string, raw: string): RouteDecision => {
+      const offline = fallbackRouter.classify(message)
+      const proposed = routeOfAnswer(raw)
+      if (proposed === undefined) return { source: "offline_router", route: offline.route, why: "unparsable" }
+      if (proposed !== offline.route && offline.confidence >= ROUTE_OVERRIDE_CONFIDENCE)
+        return { source: "offline_router", route: offline.route, why: "contradicts_classifier", proposed }
+      return { source: "model", route: proposed }
+    }
+    const fallbackRoute = (raw: string, decision: RouteDecision) =>
+      Effect.as(
+        telemetry.recordGuardrail({
+          gate: "route_parse",
+          decision: "deny",
+          reason: "invalid_token",
+          metadata: {
+            raw_route: raw.slice(0, 200),
+            fallback: "offline_router",
+            why: decision.why ?? "unparsable",
+            route: decision.route,
+            ...(decision.proposed === undefined ? {} : { proposed: decision.proposed })
+          }
+        }),
+        decision.route
       )
 
     const service: ReasonerService = {
@@ -159,11 +427,24 @@ export const makeLlmReasoner = (choice: ChatModelChoice, timeoutSeconds: number)
       model: choice.model,
       offline: false,
       proposeRoute: (message, history) =>
-        chat("route", [
-          new SystemMessage(ROUTE_SYSTEM_PROMPT),
-          ...history.slice(-4).map((m) => new HumanMessage(`(${m.role}) ${m.content.slice(0, 500)}`)),
-          new HumanMessage(message)
-        ]).pipe(
+        chat(
+          "route",
+          fitToContext(
+            structured ? ROUTE_SYSTEM_PROMPT + ROUTE_JSON_INSTRUCTION : ROUTE_SYSTEM_PROMPT,
+            history.slice(-4),
+            message,
+            promptBudget("route")
+          ),
+          responseFormat(choice.responseFormat, "route", ROUTE_SCHEMA),
+          (raw) => {
+            const decision = decideRoute(message, raw)
+            return { "security_agent.route.source": decision.source, "security_agent.route": decision.route }
+          }
+        ).pipe(
+          Effect.flatMap((raw) => {
+            const decision = decideRoute(message, raw)
+            return decision.source === "model" ? Effect.succeed(decision.route) : fallbackRoute(raw, decision)
+          }),
           Effect.catchAll((error) =>
             Effect.logWarning(`routing with the offline classifier: ${error.message}`).pipe(
               Effect.as(fallbackRouter.classify(message).route)
@@ -171,40 +452,60 @@ export const makeLlmReasoner = (choice: ChatModelChoice, timeoutSeconds: number)
           )
         ),
       compose: (request) =>
-        chat("compose", [
-          new SystemMessage(composeSystemPrompt(request.agent)),
-          new HumanMessage(
-            `Question: ${request.question}\n\nTool data:\n${JSON.stringify(request.facts).slice(0, 12000)}\n\nDraft:\n${request.draft}`
+        chat(
+          "compose",
+          fitToContext(
+            composeSystemPrompt(request.agent),
+            [],
+            `Question: ${request.question}\n\nDraft:\n${request.draft}\n\nTool data:\n${JSON.stringify(request.facts).slice(0, 12000)}`,
+            promptBudget("compose")
           )
-        ]),
+        ),
+      // Documentation answers degrade to the offline extractive grounding when the model fails.
       draftAnswer: (request) =>
-        chat("draft", [
-          new SystemMessage(DRAFT_SYSTEM_PROMPT),
-          new HumanMessage(`Passages:\n${numberedPassages(request.passages)}\n\nQuestion: ${request.question}`)
-        ]),
-      critique: (request) =>
-        chat("critique", [
-          new SystemMessage(CRITIC_SYSTEM_PROMPT),
-          new HumanMessage(
-            `Passages:\n${numberedPassages(request.passages)}\n\nQuestion: ${request.question}\n\nDraft:\n${request.draft}`
+        chat(
+          "draft",
+          fitToContext(
+            DRAFT_SYSTEM_PROMPT,
+            [],
+            `Question: ${request.question}\n\nPassages:\n${numberedPassages(request.passages)}`,
+            promptBudget("draft")
           )
-        ]).pipe(
+        ).pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning(`drafting with the offline grounding: ${error.message}`).pipe(
+              Effect.as(offlineDraft(request))
+            )
+          )
+        ),
+      critique: (request) =>
+        chat(
+          "critique",
+          fitToContext(
+            CRITIC_SYSTEM_PROMPT,
+            [],
+            `Question: ${request.question}\n\nDraft:\n${request.draft}\n\nPassages:\n${numberedPassages(request.passages)}`,
+            promptBudget("critique")
+          ),
+          responseFormat(choice.responseFormat, "critique", CRITIQUE_SCHEMA)
+        ).pipe(
           Effect.map((text) => {
-            const json = text.match(/\{[\s\S]*\}/)?.[0]
-            try {
-              const parsed = JSON.parse(json ?? "") as { decision?: string; reason?: string }
-              const decision = String(parsed.decision ?? "").toUpperCase()
-              if ((SELFRAG_DECISIONS as ReadonlyArray<string>).includes(decision)) {
-                return {
-                  decision: decision as (typeof SELFRAG_DECISIONS)[number],
-                  reason: String(parsed.reason ?? "other")
-                }
+            const parsed = parseJsonObject(text)
+            const decision = String(parsed?.decision ?? "").toUpperCase()
+            if ((SELFRAG_DECISIONS as ReadonlyArray<string>).includes(decision)) {
+              return {
+                decision: decision as (typeof SELFRAG_DECISIONS)[number],
+                reason: String(parsed?.reason ?? "other")
               }
-            } catch {
-              // Falls through: an unreadable verdict is retried, never trusted.
             }
+            // An unreadable verdict is retried, never trusted.
             return { decision: "RETRY" as const, reason: "invalid_critic_output" }
-          })
+          }),
+          Effect.catchAll((error) =>
+            Effect.logWarning(`critiquing with the offline grounding: ${error.message}`).pipe(
+              Effect.as(offlineCritique(request))
+            )
+          )
         ),
       ping: Option.match(choice.modelsUrl, {
         onNone: () => Effect.void,
@@ -229,5 +530,11 @@ export const makeLlmReasoner = (choice: ChatModelChoice, timeoutSeconds: number)
 /** The Reasoner chosen by LLM_PROVIDER (offline unless configured otherwise). */
 export const LlmReasonerLive = Layer.effect(
   Reasoner,
-  Effect.flatMap(AppConfig, (config) => makeLlmReasoner(chooseChatModel(config.llm), config.llm.timeoutSeconds))
+  Effect.flatMap(AppConfig, (config) =>
+    makeLlmReasoner(chooseChatModel(config.llm), {
+      timeoutSeconds: config.llm.timeoutSeconds,
+      contextTokens: config.llm.contextTokens,
+      captureContent: config.observability.traceCaptureContent
+    })
+  )
 )

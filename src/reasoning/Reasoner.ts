@@ -62,4 +62,10 @@ export interface ReasonerService {
   readonly ping: Effect.Effect<void, ReasonerError>
 }
 
+/**
+ * The OpenTelemetry `gen_ai.provider.name` of a Reasoner provider: Google's Gemini API is
+ * `gcp.gemini` in the conventions; the offline reasoner keeps its own name.
+ */
+export const genAiProviderName = (provider: string): string => (provider === "google" ? "gcp.gemini" : provider)
+
 export class Reasoner extends Context.Tag("security-agent/Reasoner")<Reasoner, ReasonerService>() {}

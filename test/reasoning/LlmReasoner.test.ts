@@ -22,7 +22,18 @@ class UnreachableChatModel extends FakeListChatModel {
 
 const reasonerOver = (chatModel: FakeListChatModel, model = `fake-${Math.random().toString(36).slice(2, 8)}`) =>
   Effect.map(
-    makeLlmReasoner({ provider: "openai", model, chatModel, modelsUrl: Option.none(), apiKey: Option.none() }, 5),
+    makeLlmReasoner(
+      {
+        provider: "openai",
+        model,
+        chatModel,
+        modelsUrl: Option.none(),
+        apiKey: Option.none(),
+        server: { address: "127.0.0.1", port: 11434 },
+        responseFormat: "none"
+      },
+      5
+    ),
     (reasoner) => ({ reasoner, model })
   )
 
@@ -50,7 +61,8 @@ describe("LlmReasoner with a scripted chat model", () => {
           ]
         })
       )
-      expect(yield* reasoner.proposeRoute("what is my traffic?", [])).toBe("The right agent is **monitor**.")
+      // Prose naming one specialist is read as that route.
+      expect(yield* reasoner.proposeRoute("what is my traffic?", [])).toBe("monitor")
       expect(yield* reasoner.compose({ agent: "monitor", question: "q", facts: {}, draft: "d" })).toBe(
         "Traffic is calm: 21 req/s."
       )
@@ -99,7 +111,8 @@ describe("LlmReasoner with a scripted chat model", () => {
           principal: LOCAL_CLI_PRINCIPAL
         })
         expect(routed.route).toBe("monitor")
-        expect(routed.reply).toBe("Traffic is calm.")
+        // The model's wording, then the data-source line the agent appends after it (issue 15).
+        expect(routed.reply).toMatch(/^Traffic is calm\.\n\nData source: the SafeLine simulator/)
       }).pipe(
         Effect.provide(
           testApp(

@@ -12,12 +12,16 @@ import { startOtlpCollector } from "./OtlpCollectorStandIn.js"
 
 const MODEL = "test-model"
 const BUILT_IN = "(The language model is unavailable right now, so this is the built-in summary.)"
+const SIMULATOR_LINE =
+  "Data source: the SafeLine simulator (generated demo traffic, not a real WAF); set SAFELINE_URL to operate a real SafeLine."
 
 const llmEnv = (baseUrl: string): Record<string, string> => ({
   LLM_PROVIDER: "openai",
   OPENAI_BASE_URL: baseUrl,
   OPENAI_API_KEY: "sk-reliability",
   OPENAI_MODEL: MODEL,
+  // The stand-in answers prose whatever `response_format` asks, like a server without structured output.
+  OPENAI_RESPONSE_FORMAT: "none",
   LLM_TIMEOUT_SECONDS: "1",
   LLM_MAX_RETRIES: "0"
 })
@@ -67,7 +71,8 @@ describe("LLM endpoint", () => {
     const turn = await service.chat("how busy is the site right now?", "llm-ok")
     expect(turn.status).toBe(200)
     expect(turn.body.route).toBe("monitor")
-    expect(turn.body.reply).toBe(MODEL_REPLY)
+    // The model's text verbatim, then the data-source line the agent appends (issue 15).
+    expect(turn.body.reply).toBe(`${MODEL_REPLY}\n\n${SIMULATOR_LINE}`)
     expect(llm.calls.map((c) => c.purpose)).toEqual(["route", "compose"])
     expect(llm.calls.every((c) => c.model === MODEL)).toBe(true)
     expect(await genAiCount(service)).toBe(callsBefore + 2)
@@ -129,7 +134,7 @@ describe("LLM endpoint", () => {
     expect(await service.sample("chat_failures_total")).toBe(0)
     llm.setMode("ok")
     const back = await service.chat("how busy is the site right now?", "llm-slow")
-    expect(back.body).toMatchObject({ turn_id: "2", reply: MODEL_REPLY })
+    expect(back.body).toMatchObject({ turn_id: "2", reply: `${MODEL_REPLY}\n\n${SIMULATOR_LINE}` })
   })
 
   it("down (nothing listening): healthy, /readyz reports the LLM, turns use the fallback", async () => {
