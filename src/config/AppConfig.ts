@@ -5,6 +5,7 @@ import { Config, ConfigError, ConfigProvider, Context, Effect, Either, Layer, ty
 import ipaddr from "ipaddr.js"
 
 const LLM_PROVIDERS = ["offline", "openai", "google", "anthropic"] as const
+const OPENAI_RESPONSE_FORMATS = ["json_schema", "json_object", "none"] as const
 const SESSION_STORES = ["memory", "redis"] as const
 const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const
 
@@ -20,6 +21,10 @@ export interface AppSettings {
     readonly anthropicModel: string
     readonly timeoutSeconds: number
     readonly maxRetries: number
+    /** The model's context window in tokens: prompts (history first) are trimmed to fit it. */
+    readonly contextTokens: number
+    /** How routes are asked for from an OpenAI-compatible server: `json_schema`, `json_object` (llama.cpp) or `none`. */
+    readonly openaiResponseFormat: (typeof OPENAI_RESPONSE_FORMATS)[number]
   }
   readonly safeline: {
     readonly url: Option.Option<string>
@@ -28,6 +33,8 @@ export interface AppSettings {
     readonly caBundle: Option.Option<string>
     readonly timeoutSeconds: number
     readonly retries: number
+    /** `production`, or the name of a non-production SafeLine (staging, lab): replies then say so. */
+    readonly environment: string
   }
   readonly rag: {
     readonly selfragMaxAttempts: number
@@ -90,6 +97,14 @@ export interface AppSettings {
     /** WAF change records: written and fsynced before a change, never rotated away. */
     readonly auditChangesPath: string
     readonly logLevel: string
+    /** logfmt (terminals) or json (one object per line, with the turn's trace, span, session and turn ids). */
+    readonly logFormat: "logfmt" | "json"
+    /** The source revision the image was built from (BUILD_REVISION), for the build_info metric. */
+    readonly buildRevision: string
+    /** US dollars per million tokens, by model (LLM_PRICES); a model not listed costs 0. */
+    readonly llmPrices: Readonly<Record<string, LlmPrice>>
+    /** Seconds between reads of SafeLine's protection mode for its gauge (0: never read). */
+    readonly wafModePollSeconds: number
   }
   readonly otel: {
     readonly endpoint: Option.Option<string>
@@ -159,6 +174,33 @@ const metricsNamespace = Config.string("AGENT_METRICS_NAMESPACE").pipe(
   Config.withDefault("security_agent")
 )
 
+export interface LlmPrice {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+}
+
+/** `model=input:output,...` in US dollars per million tokens; unset or empty: every model costs 0 (self-hosted). */
+const llmPrices = Config.string("LLM_PRICES").pipe(
+  Config.withDefault(""),
+  Config.mapOrFail((text) => {
+    const prices: Record<string, LlmPrice> = {}
+    for (const entry of text.split(",").map((e) => e.trim())) {
+      if (entry === "") continue
+      const m = entry.match(/^([^=\s]+)=(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/)
+      if (m === null) {
+        return Either.left(
+          ConfigError.InvalidData(
+            ["LLM_PRICES"],
+            `Expected model=input:output (US dollars per million tokens), e.g. gpt-4o-mini=0.15:0.6, but received ${entry}`
+          )
+        )
+      }
+      prices[m[1]!] = { inputPerMillion: Number(m[2]), outputPerMillion: Number(m[3]) }
+    }
+    return Either.right(prices)
+  })
+)
+
 /** `grpc` is a valid OTLP protocol that we do not ship an exporter for: say so precisely. */
 const otlpProtocol = Config.string("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
   Config.withDefault("http/protobuf"),
@@ -187,7 +229,11 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     anthropicApiKey: optionalSecret("ANTHROPIC_API_KEY"),
     anthropicModel: Config.string("ANTHROPIC_MODEL").pipe(Config.withDefault("claude-3-5-haiku-latest")),
     timeoutSeconds: positiveNumber("LLM_TIMEOUT_SECONDS", 30),
-    maxRetries: nonNegativeInt("LLM_MAX_RETRIES", 2)
+    maxRetries: nonNegativeInt("LLM_MAX_RETRIES", 2),
+    contextTokens: positiveNumber("LLM_CONTEXT_TOKENS", 8192),
+    openaiResponseFormat: Config.literal(...OPENAI_RESPONSE_FORMATS)("OPENAI_RESPONSE_FORMAT").pipe(
+      Config.withDefault("json_schema" as const)
+    )
   }),
   safeline: Config.all({
     url: optionalString("SAFELINE_URL"),
@@ -195,7 +241,15 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     verifyTls: Config.boolean("SAFELINE_VERIFY_TLS").pipe(Config.withDefault(true)),
     caBundle: optionalString("SAFELINE_CA_BUNDLE"),
     timeoutSeconds: positiveNumber("SAFELINE_TIMEOUT", 10),
-    retries: nonNegativeInt("SAFELINE_RETRIES", 2)
+    retries: nonNegativeInt("SAFELINE_RETRIES", 2),
+    environment: Config.string("SAFELINE_ENVIRONMENT").pipe(
+      Config.validate({
+        message:
+          "SAFELINE_ENVIRONMENT must be a short name of letters, digits, '.', '_' or '-' (e.g. production, staging)",
+        validation: (value) => /^[A-Za-z0-9._-]{1,40}$/.test(value)
+      }),
+      Config.withDefault("production")
+    )
   }),
   rag: Config.all({
     selfragMaxAttempts: positiveInt("SELFRAG_MAX_ATTEMPTS", 3),
@@ -271,7 +325,11 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
       "error",
       "fatal",
       "none"
-    )("LOG_LEVEL").pipe(Config.withDefault("info" as const))
+    )("LOG_LEVEL").pipe(Config.withDefault("info" as const)),
+    logFormat: Config.literal("logfmt", "json")("LOG_FORMAT").pipe(Config.withDefault("logfmt" as const)),
+    buildRevision: Config.string("BUILD_REVISION").pipe(Config.withDefault("")),
+    llmPrices,
+    wafModePollSeconds: nonNegativeInt("WAF_MODE_POLL_INTERVAL_SECONDS", 60)
   }),
   otel: Config.all({
     endpoint: optionalString("OTEL_EXPORTER_OTLP_ENDPOINT"),

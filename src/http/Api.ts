@@ -142,7 +142,10 @@ class OperationsGroup extends HttpApiGroup.make("operations")
     HttpApiEndpoint.get("metrics", "/metrics")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       .annotate(EndpointAccess, "public")
-      .annotate(OpenApi.Description, "Prometheus exposition of the service and agent metrics.")
+      .annotate(
+        OpenApi.Description,
+        "Prometheus exposition of the service and agent metrics: text 0.0.4 by default; OpenMetrics 1.0 (application/openmetrics-text, with trace_id exemplars on the duration histograms) when the Accept header prefers it."
+      )
   ) {}
 
 export class SecurityAgentApi extends HttpApi.make("security-agent")

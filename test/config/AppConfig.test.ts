@@ -27,13 +27,18 @@ describe("AppConfig", () => {
         auditEnabled: true,
         auditPath: "data/logs/guardrails.jsonl",
         auditChangesPath: "data/logs/waf-changes.jsonl",
-        logLevel: "info"
+        logLevel: "info",
+        logFormat: "logfmt",
+        buildRevision: "",
+        llmPrices: {},
+        wafModePollSeconds: 60
       })
       expect(config.api.host).toBe("127.0.0.1")
       expect(config.api.port).toBe(8081)
       expect(config.llm.provider).toBe("offline")
       expect(Option.isNone(config.safeline.url)).toBe(true)
       expect(config.safeline.timeoutSeconds).toBe(10)
+      expect(config.safeline.environment).toBe("production")
       expect(config.guardrails).toEqual({
         confirmationTtlSeconds: 300,
         confirmationMaxAttempts: 3,

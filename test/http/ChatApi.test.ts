@@ -53,7 +53,16 @@ describe("POST /v1/chat", () => {
         "content-type": "application/x-www-form-urlencoded"
       })
       expect(first.status).toBe(200)
-      expect(Object.keys(first.body).sort()).toEqual(["reply", "route", "session_id", "sources", "trace_id", "turn_id"])
+      expect(Object.keys(first.body).sort()).toEqual([
+        "data_source",
+        "reply",
+        "route",
+        "session_id",
+        "sources",
+        "trace_id",
+        "turn_id"
+      ])
+      expect(first.body.data_source).toBe("simulator")
       expect(first.body.turn_id).toBe("1")
       expect(first.body.route).toBe("monitor")
       expect(first.body.trace_id).toMatch(/^[0-9a-f]{32}$/)

@@ -41,7 +41,16 @@ describe("Prometheus exposition checked by promtool", () => {
         [`${ns}_readiness_failures_total`, "counter"],
         [`${ns}_dependency_up`, "gauge"],
         ["gen_ai_client_operation_duration_seconds", "histogram"],
-        ["gen_ai_client_token_usage", "histogram"]
+        ["gen_ai_client_token_usage", "histogram"],
+        [`${ns}_build_info`, "gauge"],
+        [`${ns}_llm_cost_usd_total`, "counter"],
+        [`${ns}_waf_protection_mode`, "gauge"],
+        [`${ns}_waf_protection_mode_reads_total`, "counter"],
+        ["process_cpu_seconds_total", "counter"],
+        ["process_resident_memory_bytes", "gauge"],
+        ["nodejs_heap_size_used_bytes", "gauge"],
+        ["nodejs_eventloop_lag_p99_seconds", "gauge"],
+        ["nodejs_gc_duration_seconds", "histogram"]
       ] as const) {
         expect(families.get(name), name).toBe(type)
       }
