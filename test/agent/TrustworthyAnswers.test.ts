@@ -203,6 +203,23 @@ describe("answers an operator can trust (POST /v1/chat, simulator)", () => {
     }).pipe(Effect.provide(testServer({}, { frozenClock: true })))
   )
 
+  it.live("monitor asks SafeLine's counters for the window named, says which, and refuses one it cannot read", () =>
+    Effect.gen(function* () {
+      const url = yield* baseUrl
+      const hour = yield* chat(url, "what is my traffic in the last hour?", "monitor-window")
+      expect(hour.route).toBe("monitor")
+      expect(hour.reply).toMatch(
+        /Attacks in the last hour \(\d{4}-\d{2}-\d{2} \d{2}:\d{2} – [\d -]*\d{2}:\d{2} UTC\) \(SafeLine stats\): \d+ attacking IPs/
+      )
+      expect(hour.reply).not.toMatch(/last 24 h/)
+      const plain = yield* chat(url, "what is my traffic?", "monitor-window")
+      expect(plain.reply).toMatch(/Attacks in the last 24 h \(SafeLine stats\)/)
+      const refused = yield* chat(url, "what was my traffic since last tuesday?", "monitor-window")
+      expect(refused.reply).toContain(`I can't answer for "since last tuesday"`)
+      expect(refused.reply).not.toMatch(/SafeLine stats/)
+    }).pipe(Effect.provide(testServer({}, { frozenClock: true })))
+  )
+
   it.live("reports who passed, the session's actions, blocks by mode, and skips what is already done", () =>
     Effect.gen(function* () {
       const url = yield* baseUrl
