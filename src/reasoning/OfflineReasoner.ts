@@ -1,4 +1,4 @@
-// The offline Reasoner: no network, fully deterministic. Routes with the naive Bayes classifier
+// The offline Reasoner: no network, fully deterministic. Routes with the n-gram logistic-regression classifier
 // trained on data/routing, replies with the specialists' factual drafts, and drafts / critiques
 // documentation answers extractively — so the whole product works, and is measured, without an LLM.
 import { Effect, Layer } from "effect"
@@ -10,7 +10,7 @@ export const makeOfflineReasoner = (examples: ReadonlyArray<LabelledExample>): R
   const classifier = trainRouteClassifier(examples)
   return {
     provider: "offline",
-    model: "offline-naive-bayes",
+    model: "offline-ngram-logreg",
     offline: true,
     proposeRoute: (message) => Effect.sync(() => classifier.classify(message).route),
     compose: (request) => Effect.succeed(request.draft),
