@@ -132,7 +132,8 @@ export const makeAccessGate = Effect.gen(function* () {
       // No token configured: only a local, same-origin caller is the anonymous operator.
       const browser = checkBrowserHeaders(browserPolicy, {
         host: request.headers.host,
-        origin: request.headers.origin
+        origin: request.headers.origin,
+        secFetchSite: request.headers["sec-fetch-site"]
       })
       if (!browser.ok) {
         return yield* refuse(problem(403, browser.reason, browser.detail), browser.reason, isChat && "forbidden")

@@ -39,7 +39,11 @@ export const makeBrowserPolicy = (allowedHosts: ReadonlyArray<string>, allowedOr
 
 export const checkBrowserHeaders = (
   policy: BrowserPolicy,
-  headers: { readonly host?: string | undefined; readonly origin?: string | undefined }
+  headers: {
+    readonly host?: string | undefined
+    readonly origin?: string | undefined
+    readonly secFetchSite?: string | undefined
+  }
 ): BrowserCheck => {
   const rawHost = headers.host ?? ""
   const host = hostName(rawHost)
@@ -50,10 +54,21 @@ export const checkBrowserHeaders = (
       detail: `Host "${rawHost.slice(0, 100)}" is not a loopback name or one in ASSISTANT_API_ALLOWED_HOSTS; requests without a token are accepted only for those (DNS rebinding protection)`
     }
   }
-  if (headers.origin !== undefined) {
-    const origin = headers.origin.trim().toLowerCase()
+  const origin = headers.origin?.trim().toLowerCase()
+  const allowedOrigin = origin !== undefined && policy.allowedOrigins.includes(origin)
+  // A browser says where a request comes from even when it sends no Origin (a GET from a <script>
+  // or <img> of another site): anything but this origin or the user typing the URL is refused.
+  const site = headers.secFetchSite?.trim().toLowerCase()
+  if (site !== undefined && site !== "same-origin" && site !== "none" && !allowedOrigin) {
+    return {
+      ok: false,
+      reason: "forbidden_origin",
+      detail: `a request from another site (Sec-Fetch-Site: ${site.slice(0, 40)}) without a token is refused; add its origin to ASSISTANT_API_ALLOWED_ORIGINS or use a token`
+    }
+  }
+  if (origin !== undefined && headers.origin !== undefined) {
     const own = [`http://${rawHost.trim().toLowerCase()}`, `https://${rawHost.trim().toLowerCase()}`]
-    if (!own.includes(origin) && !policy.allowedOrigins.includes(origin)) {
+    if (!own.includes(origin) && !allowedOrigin) {
       return {
         ok: false,
         reason: "forbidden_origin",

@@ -252,6 +252,25 @@ describe("without a token on loopback: browsers cannot reach it", () => {
     expect(await service.sample("chat_rejected_total", { reason: "forbidden" })).toBeGreaterThanOrEqual(4)
   })
 
+  it("another site's GET or POST without an Origin (a <script> or <img> tag) is refused by Sec-Fetch-Site", async () => {
+    const turnsBefore = await turnsStarted(service)
+    for (const site of ["cross-site", "same-site"]) {
+      const trace = await rawHttp(service.url, {
+        method: "GET",
+        target: "/v1/sessions/s1/turns/1/trace",
+        headers: { "Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script" }
+      })
+      expect(trace.status, site).toBe(403)
+      const posted = await formPost({ "Sec-Fetch-Site": site })
+      expect(posted.status, site).toBe(403)
+    }
+    expect(await turnsStarted(service)).toBe(turnsBefore)
+    // Typed into the address bar, or the bundled Swagger UI (same origin): allowed.
+    for (const site of ["none", "same-origin"]) {
+      expect((await formPost({ "Sec-Fetch-Site": site }, undefined, "hello")).status, site).toBe(200)
+    }
+  })
+
   it("a rebound page (hostile Host) is 403 with or without forged X-Forwarded-Host and on every route", async () => {
     const before = await wafState()
     const turnsBefore = await turnsStarted(service)
