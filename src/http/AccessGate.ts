@@ -101,7 +101,9 @@ export const makeAccessGate = Effect.gen(function* () {
       return yield* refuse(problem(405, "method_not_allowed", `this endpoint answers ${allow}`, { headers: { allow } }))
     }
     const route = match.route
-    const isChat = route.name === "chat" ? "chat" : undefined
+    /** A refused chat request is also counted as a rejected chat, under this reason. */
+    const chatReason = <R extends "unauthorized" | "forbidden">(reason: R) =>
+      route.name === "chat" ? reason : undefined
     const address = clientAddress(
       proxies,
       Option.getOrUndefined(request.remoteAddress),
@@ -124,7 +126,7 @@ export const makeAccessGate = Effect.gen(function* () {
             { headers: { "www-authenticate": 'Bearer realm="security-agent"' } }
           ),
           "unauthorized",
-          isChat && "unauthorized"
+          chatReason("unauthorized")
         )
       }
       principal = found.value
@@ -136,7 +138,7 @@ export const makeAccessGate = Effect.gen(function* () {
         secFetchSite: request.headers["sec-fetch-site"]
       })
       if (!browser.ok) {
-        return yield* refuse(problem(403, browser.reason, browser.detail), browser.reason, isChat && "forbidden")
+        return yield* refuse(problem(403, browser.reason, browser.detail), browser.reason, chatReason("forbidden"))
       }
       principal = ANONYMOUS_PRINCIPAL
     }
@@ -144,7 +146,7 @@ export const makeAccessGate = Effect.gen(function* () {
       return yield* refuse(
         problem(403, "forbidden_role", `this endpoint needs the ${route.access} role`),
         "forbidden_role",
-        isChat && "forbidden"
+        chatReason("forbidden")
       )
     }
     for (const [name, value] of Object.entries(match.params)) {

@@ -142,8 +142,10 @@ export class ApiTokens extends Context.Tag("security-agent/ApiTokens")<ApiTokens
           const given = sha256(token)
           let found: Principal | undefined
           // No early exit: the time taken never says which credential, if any, matched.
-          for (const credential of [...fromEnv, ...fromFile]) {
-            if (timingSafeEqual(given, credential.digest) && found === undefined) found = credential.principal
+          for (const credentials of [fromEnv, fromFile]) {
+            for (const credential of credentials) {
+              if (timingSafeEqual(given, credential.digest) && found === undefined) found = credential.principal
+            }
           }
           return Option.fromNullable(found)
         })
