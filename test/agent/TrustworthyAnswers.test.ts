@@ -162,8 +162,15 @@ describe("answers an operator can trust (POST /v1/chat, simulator)", () => {
         return all.slice(0, examined)
       })
       const jndi = records.filter((r) => r.payload.toLowerCase().includes("${jndi:")).length
-      expect(jndi).toBeGreaterThan(0)
-      expect(log4shell.reply).toMatch(new RegExp(`\\b${jndi} records carry its indicators \\(\\$\\{jndi:\\)`))
+      // Whether the newest records hold a probe depends on when the traffic was generated: the
+      // answer must match the reference count either way.
+      if (jndi > 0) {
+        expect(log4shell.reply).toMatch(/Are we seeing CVE-2021-44228\? Evidence/)
+        expect(log4shell.reply).toMatch(new RegExp(`\\b${jndi} records carry its indicators \\(\\$\\{jndi:\\)`))
+      } else {
+        expect(log4shell.reply).toMatch(/Are we seeing CVE-2021-44228\? No evidence/)
+        expect(log4shell.reply).not.toMatch(/records carry its indicators/)
+      }
       expect(log4shell.reply).toContain("Data source: the SafeLine simulator")
 
       const unknown = yield* chat(url, "tell me about CVE-2099-12345", "kev")
