@@ -168,7 +168,8 @@ describe("answers an operator can trust (POST /v1/chat, simulator)", () => {
         expect(log4shell.reply).toMatch(/Are we seeing CVE-2021-44228\? Evidence/)
         expect(log4shell.reply).toMatch(new RegExp(`\\b${jndi} records carry its indicators \\(\\$\\{jndi:\\)`))
       } else {
-        expect(log4shell.reply).toMatch(/Are we seeing CVE-2021-44228\? No evidence/)
+        // No indicator: either no evidence at all, or only the attack classes its CWEs map to.
+        expect(log4shell.reply).toMatch(/\? No evidence in |No record carries its request indicators \(\$\{jndi:/)
         expect(log4shell.reply).not.toMatch(/records carry its indicators/)
       }
       expect(log4shell.reply).toContain("Data source: the SafeLine simulator")
