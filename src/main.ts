@@ -1,4 +1,4 @@
-// The command line: `security-agent serve | chat | trace | simulator | ingest | eval | token`.
+// The command line: `security-agent serve | chat | trace | simulator | ingest | eval | token | traffic`.
 import { existsSync } from "node:fs"
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -10,6 +10,7 @@ import { serveCommand } from "./cli/ServeCommand.js"
 import { simulatorCommand } from "./cli/SimulatorCommand.js"
 import { tokenCommand } from "./cli/TokenCommand.js"
 import { traceCommand } from "./cli/TraceCommand.js"
+import { trafficCommand } from "./cli/TrafficCommand.js"
 import { describeConfigError } from "./config/AppConfig.js"
 
 // A `.env` in the working directory fills in variables the environment does not set.
@@ -24,7 +25,8 @@ const root = Command.make("security-agent").pipe(
     simulatorCommand,
     traceCommand,
     ingestCommand,
-    tokenCommand
+    tokenCommand,
+    trafficCommand
   ])
 )
 

@@ -3,6 +3,7 @@
 
 import { Config, ConfigError, ConfigProvider, Context, Effect, Either, Layer, type Option, type Redacted } from "effect"
 import ipaddr from "ipaddr.js"
+import { legacyEnv, logLegacyNotes, withOverrides } from "./LegacyEnv.js"
 
 const LLM_PROVIDERS = ["offline", "openai", "google", "anthropic"] as const
 const OPENAI_RESPONSE_FORMATS = ["json_schema", "json_object", "none"] as const
@@ -55,6 +56,8 @@ export interface AppSettings {
     readonly codeFailureWindowSeconds: number
     readonly blacklistMinPrefixV4: number
     readonly blacklistMinPrefixV6: number
+    /** Specialist steps one turn may run (AGENT_MAX_HOPS): a longer plan is cut, and the cut is a guardrail decision. */
+    readonly maxHops: number
   }
   readonly api: {
     readonly host: string
@@ -148,6 +151,12 @@ const positiveNumber = (name: string, fallback: number) =>
 const prefixLength = (name: string, fallback: number, max: number) =>
   Config.integer(name).pipe(
     Config.validate({ message: `Expected a prefix length from 0 to ${max}`, validation: (n) => n >= 0 && n <= max }),
+    Config.withDefault(fallback)
+  )
+
+const boundedInt = (name: string, fallback: number, min: number, max: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: `Expected an integer from ${min} to ${max}`, validation: (n) => n >= min && n <= max }),
     Config.withDefault(fallback)
   )
 
@@ -267,7 +276,8 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     codeFailureLimit: positiveInt("CONFIRMATION_MAX_FAILURES_PER_PRINCIPAL", 10),
     codeFailureWindowSeconds: positiveInt("CONFIRMATION_FAILURE_WINDOW_SECONDS", 900),
     blacklistMinPrefixV4: prefixLength("BLACKLIST_MIN_PREFIX_V4", 16, 32),
-    blacklistMinPrefixV6: prefixLength("BLACKLIST_MIN_PREFIX_V6", 48, 128)
+    blacklistMinPrefixV6: prefixLength("BLACKLIST_MIN_PREFIX_V6", 48, 128),
+    maxHops: boundedInt("AGENT_MAX_HOPS", 3, 1, 8)
   }),
   api: Config.all({
     host: Config.string("ASSISTANT_API_HOST").pipe(Config.withDefault("127.0.0.1")),
@@ -340,15 +350,27 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
   })
 })
 
+/**
+ * The settings from the current ConfigProvider, with the Python project's variables mapped onto
+ * ours first (LegacyEnv: renamed, ignored or refused); its notes are logged once, here.
+ */
+const loadSettings = Effect.gen(function* () {
+  const legacy = yield* legacyEnv
+  const base = yield* Effect.configProviderWith(Effect.succeed)
+  const settings = yield* Effect.withConfigProvider(appSettingsConfig, withOverrides(legacy.overrides, base))
+  yield* logLegacyNotes(legacy.notes, settings.observability.logFormat, settings.observability.logLevel)
+  return settings
+})
+
 export class AppConfig extends Context.Tag("security-agent/AppConfig")<AppConfig, AppSettings>() {
   /** Reads the settings from the current ConfigProvider (the environment by default). */
-  static readonly layer = Layer.effect(AppConfig, appSettingsConfig)
+  static readonly layer = Layer.effect(AppConfig, loadSettings)
 
   /** The settings as the given variables alone would make them: for tests and tools. */
   static readonly layerWith = (env: Readonly<Record<string, string>>) =>
     Layer.effect(
       AppConfig,
-      Effect.withConfigProvider(appSettingsConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))
+      Effect.withConfigProvider(loadSettings, ConfigProvider.fromMap(new Map(Object.entries(env))))
     )
 }
 

@@ -47,7 +47,8 @@ describe("AppConfig", () => {
         codeFailureLimit: 10,
         codeFailureWindowSeconds: 900,
         blacklistMinPrefixV4: 16,
-        blacklistMinPrefixV6: 48
+        blacklistMinPrefixV6: 48,
+        maxHops: 3
       })
       expect(Option.isNone(config.api.rateLimit)).toBe(true)
       expect(config.api.bodyTimeoutSeconds).toBe(10)
@@ -94,6 +95,9 @@ describe("AppConfig", () => {
       expect(yield* loadError({ AGENT_METRICS_NAMESPACE: "bad-name" })).toContain("AGENT_METRICS_NAMESPACE")
       expect(yield* loadError({ LLM_PROVIDER: "skynet" })).toContain("LLM_PROVIDER")
       expect(yield* loadError({ BLACKLIST_MIN_PREFIX_V4: "40" })).toContain("BLACKLIST_MIN_PREFIX_V4")
+      expect((yield* load({ AGENT_MAX_HOPS: "8" })).guardrails.maxHops).toBe(8)
+      expect(yield* loadError({ AGENT_MAX_HOPS: "0" })).toContain("AGENT_MAX_HOPS")
+      expect(yield* loadError({ AGENT_MAX_HOPS: "9" })).toContain("AGENT_MAX_HOPS")
       const grpc = yield* loadError({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
       expect(grpc).toContain("OTEL_EXPORTER_OTLP_PROTOCOL")
       expect(grpc).toContain("grpc is not supported")
