@@ -6,14 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import autocannon from "autocannon"
-import { SCRIPT } from "./overhead.mjs"
+import { DIST, REPO } from "./dist.mjs"
+import { SCRIPT } from "./script.mjs"
 import { round } from "./stats.mjs"
 
-const REPO = fileURLToPath(new URL("..", import.meta.url))
-
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -37,7 +35,7 @@ const INHERITED_OUT = [
 ]
 
 /** Starts `serve` on a free port from an empty working directory (so no `.env` is read). */
-export const startServer = async (dir, extraEnv = {}) => {
+export const startServer = async (dir, extraEnv = {}, nodeArgs = []) => {
   const port = await freePort()
   const env = { ...process.env }
   for (const name of INHERITED_OUT) delete env[name]
@@ -49,7 +47,7 @@ export const startServer = async (dir, extraEnv = {}) => {
     GUARDRAIL_AUDIT_PATH: join(dir, "guardrails.jsonl"),
     ...extraEnv
   })
-  const child = spawn(process.execPath, [join(REPO, "dist", "main.js"), "serve"], { cwd: dir, env, stdio: "pipe" })
+  const child = spawn(process.execPath, [...nodeArgs, join(DIST, "main.js"), "serve"], { cwd: dir, env, stdio: "pipe" })
   let output = ""
   child.stdout.on("data", (chunk) => {
     output += chunk
@@ -75,6 +73,7 @@ export const startServer = async (dir, extraEnv = {}) => {
   }
   return {
     url,
+    pid: child.pid,
     /** The live heap after a full GC, from the memory probe (when it was preloaded). */
     liveHeapBytes: async () => {
       const seen = output.length
@@ -96,8 +95,9 @@ export const startServer = async (dir, extraEnv = {}) => {
   }
 }
 
-/** autocannon with a fresh session id (and the next scripted message) in every request. */
+/** autocannon with a fresh session id (and the next scripted message, or `options.messages`) in every request. */
 export const load = (url, options) => {
+  const messages = options.messages ?? SCRIPT
   let n = 0
   const prefix = `bench-${options.connections}-${Date.now().toString(36)}`
   return autocannon({
@@ -114,7 +114,7 @@ export const load = (url, options) => {
           const i = n++
           return {
             ...request,
-            body: JSON.stringify({ message: SCRIPT[i % SCRIPT.length], session_id: `${prefix}-${i}` })
+            body: JSON.stringify({ message: messages[i % messages.length], session_id: `${prefix}-${i}` })
           }
         }
       }

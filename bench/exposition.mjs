@@ -4,8 +4,10 @@
 import { performance } from "node:perf_hooks"
 import { Metric, MetricBoundaries } from "effect"
 import { Counter, Histogram, Registry } from "prom-client"
-import { renderPrometheus } from "../dist/observability/Prometheus.js"
+import { fromDist } from "./dist.mjs"
 import { collectGarbage, median, round } from "./stats.mjs"
+
+const { renderPrometheus } = await fromDist("observability/Prometheus.js")
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]
 

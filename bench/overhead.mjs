@@ -6,25 +6,17 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
-import { Turn } from "../dist/agent/Turn.js"
-import { AppLive } from "../dist/app/AppLayer.js"
-import { AuditLog } from "../dist/observability/AuditLog.js"
-import { TraceSink } from "../dist/observability/TraceSink.js"
+import { fromDist } from "./dist.mjs"
+import { SCRIPT } from "./script.mjs"
 import { collectGarbage, median, round } from "./stats.mjs"
 
-/** One conversation touching every kind of specialist, a guardrail challenge and its cancel. */
-export const SCRIPT = [
-  "what is my traffic?",
-  "show me recent attacks",
-  "what is SQL injection?",
-  "how do I configure rate limiting in SafeLine?",
-  "which IPs should I worry about?",
-  "hi",
-  "switch to detect mode",
-  "cancel",
-  "generate an incident report",
-  "what is the protection mode?"
-]
+export { SCRIPT } from "./script.mjs"
+
+const { Turn } = await fromDist("agent/Turn.js")
+const { AppLive } = await fromDist("app/AppLayer.js")
+const { AuditLog } = await fromDist("observability/AuditLog.js")
+const { TraceSink } = await fromDist("observability/TraceSink.js")
+const { LOCAL_CLI_PRINCIPAL } = await fromDist("domain/Principal.js")
 
 const appRuntime = (env) =>
   ManagedRuntime.make(
@@ -36,13 +28,24 @@ const runScript = (runtime, sessionId) =>
   runtime.runPromise(
     Effect.gen(function* () {
       const turn = yield* Turn
-      for (const message of SCRIPT) yield* turn.run({ message, sessionId })
+      for (const message of SCRIPT) yield* turn.run({ message, sessionId, principal: LOCAL_CLI_PRINCIPAL })
       yield* (yield* TraceSink).flush
       yield* (yield* AuditLog).flush
     })
   )
 
-export const runOverheadBench = async ({ rounds = 60, warmup = 8 } = {}) => {
+const spread = (values) => ({
+  median: round(median(values), 3),
+  min: round(Math.min(...values), 3),
+  max: round(Math.max(...values), 3)
+})
+
+/**
+ * `runs` blocks of `rounds` interleaved rounds each (after `warmup`); a block's ratio is the
+ * median of its "on" samples over the median of its "off" samples, for wall time and CPU time.
+ * Reported: the median of the blocks' ratios, with min and max.
+ */
+export const runOverheadBench = async ({ runs = 5, rounds = 30, warmup = 8 } = {}) => {
   const dir = mkdtempSync(join(tmpdir(), "bench-overhead-"))
   const common = { LOG_LEVEL: "error", GUARDRAIL_AUDIT_PATH: join(dir, "audit.jsonl") }
   const on = appRuntime({
@@ -71,46 +74,63 @@ export const runOverheadBench = async ({ rounds = 60, warmup = 8 } = {}) => {
       return { wall, cpu: (used.user + used.system) / 1000 }
     }
     collectGarbage()
-    const on_ = { wall: [], cpu: [] }
-    const off_ = { wall: [], cpu: [] }
-    const paired = []
+    const wallRatios = []
+    const cpuRatios = []
+    const turnMsOn = []
+    const turnMsOff = []
     // Each sample is the whole script plus waiting until its trace and audit records are on
     // disk, so the writer's background work is counted where it belongs. Rounds alternate which
     // side goes first; no forced GC while measuring (collecting the instrumentation's garbage is
     // part of its cost). Medians keep bursts of load from elsewhere on the machine out.
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? [on, off] : [off, on]
-      const samples = new Map()
-      for (const runtime of order) samples.set(runtime, await measure(runtime, `round-${r}`))
-      for (const [runtime, into] of [
-        [on, on_],
-        [off, off_]
-      ]) {
-        into.wall.push(samples.get(runtime).wall)
-        into.cpu.push(samples.get(runtime).cpu)
+    for (let run = 0; run < runs; run++) {
+      const on_ = { wall: [], cpu: [] }
+      const off_ = { wall: [], cpu: [] }
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 === 0 ? [on, off] : [off, on]
+        const samples = new Map()
+        for (const runtime of order) samples.set(runtime, await measure(runtime, `run-${run}-round-${r}`))
+        for (const [runtime, into] of [
+          [on, on_],
+          [off, off_]
+        ]) {
+          into.wall.push(samples.get(runtime).wall)
+          into.cpu.push(samples.get(runtime).cpu)
+        }
       }
-      paired.push(samples.get(on).wall / samples.get(off).wall)
+      wallRatios.push(median(on_.wall) / median(off_.wall))
+      cpuRatios.push(median(on_.cpu) / median(off_.cpu))
+      turnMsOn.push(median(on_.wall) / SCRIPT.length)
+      turnMsOff.push(median(off_.wall) / SCRIPT.length)
     }
     await on.runPromise(Effect.flatMap(TraceSink, (sink) => sink.flush))
-    const turns = SCRIPT.length
-    const ratio = median(on_.wall) / median(off_.wall)
-    const cpuRatio = median(on_.cpu) / median(off_.cpu)
+    const wall = spread(wallRatios)
+    const cpu = spread(cpuRatios)
+    const describe = (s) => `median of ${runs} (min ${s.min}, max ${s.max})`
     return {
       results: {
         instrumentation_overhead_ratio: {
-          value: round(ratio, 3),
-          unit: "ratio (on / off, median)",
+          value: wall.median,
+          unit: "wall time on / off (one process)",
           target: "<= 1.03",
-          pass: ratio <= 1.03
+          pass: wall.median <= 1.03,
+          spread: describe(wall)
+        },
+        instrumentation_overhead_cpu_ratio: {
+          value: cpu.median,
+          unit: "CPU time on / off (one process)",
+          target: "<= 1.03",
+          pass: cpu.median <= 1.03,
+          spread: describe(cpu)
         }
       },
       details: {
-        rounds,
-        turns_per_round: turns,
-        median_turn_ms_on: round(median(on_.wall) / turns, 3),
-        median_turn_ms_off: round(median(off_.wall) / turns, 3),
-        median_paired_ratio: round(median(paired), 3),
-        cpu_time_ratio: round(cpuRatio, 3),
+        runs,
+        rounds_per_run: rounds,
+        turns_per_round: SCRIPT.length,
+        wall_ratio: wall,
+        cpu_ratio: cpu,
+        median_turn_ms_on: spread(turnMsOn),
+        median_turn_ms_off: spread(turnMsOff),
         trace_file_bytes: existsSync(join(dir, "traces-on.jsonl")) ? statSync(join(dir, "traces-on.jsonl")).size : 0
       }
     }

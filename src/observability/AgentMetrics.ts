@@ -93,7 +93,14 @@ const makeMetrics = (ns: string) => ({
     "gen_ai_client_token_usage",
     GEN_AI_TOKEN_BUCKETS,
     "Number of input and output tokens used"
-  )
+  ),
+  wafScheduledRevertsTotal: counter(
+    `${ns}_waf_scheduled_reverts_total`,
+    "Due reverts of timed WAF changes, by the action reverted and outcome (ok, skipped: the state changed since, error: retried later)"
+  ),
+  wafScheduledRevertsPending: Metric.gauge(`${ns}_waf_scheduled_reverts_pending`, {
+    description: "Timed WAF changes whose revert is stored and not yet run (deployment-wide, as last read here)"
+  })
 })
 
 export type MetricSet = ReturnType<typeof makeMetrics>
@@ -127,6 +134,43 @@ export const withLabels = <M extends Metric.Metric<any, any, any>>(
   ) as M
   if (byLabels.size < MAX_CACHED_LABEL_SETS) byLabels.set(cacheKey, tagged)
   return tagged
+}
+
+/**
+ * The tagged metric of every label set in `sets` (values in `names` order), built once and looked
+ * up by the values alone (nested maps: no key string, no sort, no allocation on update). A label
+ * set outside `sets` falls back to `withLabels`, so it is still recorded, as the same series.
+ */
+export const taggedTable = <M extends Metric.Metric<any, any, any>>(
+  metric: M,
+  names: ReadonlyArray<string>,
+  sets: Iterable<ReadonlyArray<string>>
+): ((...values: ReadonlyArray<string>) => M) => {
+  const root = new Map<string, unknown>()
+  const labelsOf = (values: ReadonlyArray<string>) => {
+    const labels: Record<string, string> = {}
+    names.forEach((name, i) => {
+      labels[name] = values[i] ?? ""
+    })
+    return labels
+  }
+  for (const values of sets) {
+    let node = root
+    for (let i = 0; i < names.length - 1; i++) {
+      let next = node.get(values[i]!) as Map<string, unknown> | undefined
+      if (next === undefined) {
+        next = new Map()
+        node.set(values[i]!, next)
+      }
+      node = next
+    }
+    node.set(values[names.length - 1]!, withLabels(metric, labelsOf(values)))
+  }
+  return (...values) => {
+    let node: unknown = root
+    for (let i = 0; i < names.length && node !== undefined; i++) node = (node as Map<string, unknown>).get(values[i]!)
+    return (node as M | undefined) ?? withLabels(metric, labelsOf(values))
+  }
 }
 
 export class AgentMetrics extends Context.Tag("security-agent/AgentMetrics")<

@@ -43,17 +43,18 @@ export const TURN_SPAN_NAME = "invoke_agent security-agent"
 export const withTurnSpan =
   (sessionId: string, turnId: string, principal: Principal, clientAddress?: string, genAiProvider?: string) =>
   <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.gen(function* () {
-      const span = yield* Effect.orDie(Effect.currentSpan)
-      return yield* Effect.locally(
+    Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+      Effect.locally(
         body,
         currentTurn,
         Option.some({ sessionId, turnId, traceId: span.traceId, principal, clientAddress, genAiProvider })
       )
-    }).pipe(
+    ).pipe(
       Effect.withSpan(TURN_SPAN_NAME, {
         // An in-process agent: INTERNAL, a child of the HTTP server span (or a root in the CLI).
         kind: "internal",
+        // The call site would always be this file: not worth an Error (a stack capture) per span.
+        captureStackTrace: false,
         attributes: {
           [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
           [ATTR_GEN_AI_AGENT_NAME]: "security-agent",
@@ -77,6 +78,7 @@ export const withTurnChildSpan =
     Effect.flatMap(getTurn, (turn) =>
       Effect.withSpan(self, name, {
         kind,
+        captureStackTrace: false,
         attributes: Option.match(turn, {
           onNone: () => attributes,
           onSome: (t) => ({ [ATTR_GEN_AI_CONVERSATION_ID]: t.sessionId, "turn.id": t.turnId, ...attributes })

@@ -1,9 +1,11 @@
-// Appends JSON lines to a file from a bounded in-memory queue drained by one background fiber:
-// callers never wait for the disk, a full queue drops (and reports) instead of blocking, the
-// file rotates by size, and a failing disk is logged once while the service keeps running.
-import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises"
+// Appends JSON lines to a file: callers hand over a line and never wait for the disk. Lines
+// collect in a bounded buffer and go out as one write per batch (coalesced over a few
+// milliseconds) on one long-lived file descriptor; a full buffer drops (and reports) instead of
+// blocking, the file rotates by size, and a failing disk is logged once while the service keeps
+// running.
+import { close, mkdir, open, rename, rm, stat, write } from "node:fs"
 import { dirname } from "node:path"
-import { Deferred, Effect, Fiber, Queue, type Scope } from "effect"
+import { Effect, Runtime, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { AgentMetrics, withLabels } from "./AgentMetrics.js"
 import type { TraceSinkName } from "./Labels.js"
@@ -11,132 +13,179 @@ import { rotatedFile } from "./TraceFiles.js"
 
 export interface JsonlWriterOptions {
   readonly path: string
+  /** How many lines may wait for the disk; beyond it, lines are dropped. */
   readonly queueSize: number
   readonly maxFileBytes: number
   readonly maxFiles: number
-  /** Called with the number of records lost (queue full or write failure). */
+  /** Called with the number of records lost (buffer full or write failure). */
   readonly onDrop: (count: number) => void
 }
 
 export interface JsonlWriter {
-  /** Enqueues one record; false when the queue was full and the record was dropped. */
+  /** Serialises and enqueues one record; false when the buffer was full and the record was dropped. */
   readonly write: (record: unknown) => boolean
+  /** Enqueues one line already serialised (JSON, without its newline); false when dropped. */
+  readonly writeLine: (line: string) => boolean
   /** Resolves once everything enqueued before the call is on disk (or dropped). */
   readonly flush: Effect.Effect<void>
 }
 
-type Item = string | Deferred.Deferred<void>
-
-const MAX_BATCH = 4096
 const RETRY_AFTER_FAILURE_MS = 2000
+/** How long lines wait for company before they are written (readers see them well within 100 ms). */
+const COALESCE_MS = 5
+
+const call = <A>(start: (done: (error: NodeJS.ErrnoException | null, value?: A) => void) => void) =>
+  new Promise<A>((resolve, reject) => start((error, value) => (error === null ? resolve(value as A) : reject(error))))
 
 export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<JsonlWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const queue = yield* Queue.dropping<Item>(options.queueSize)
-    let handle: FileHandle | undefined
+    const runtime = yield* Effect.runtime<never>()
+    const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
+
+    /** Lines waiting for the next batch (the bounded queue). */
+    let pending: Array<string> = []
+    /** Sequence numbers: lines accepted so far, and lines written or dropped so far. */
+    let accepted = 0
+    let settled = 0
+    /** Flushes waiting for `settled` to reach their mark, in mark order. */
+    const waiters: Array<{ readonly mark: number; readonly resume: () => void }> = []
+    let fd: number | undefined
     let size = 0
     let failingSince: number | undefined
+    let scheduled = false
+    let writing = false
+    let closed = false
+
+    const settle = (count: number) => {
+      settled += count
+      while (waiters.length > 0 && waiters[0]!.mark <= settled) waiters.shift()!.resume()
+    }
 
     const openFile = async () => {
-      await mkdir(dirname(options.path), { recursive: true })
-      handle = await open(options.path, "a")
-      size = (await stat(options.path)).size
+      await call<string | undefined>((done) => mkdir(dirname(options.path), { recursive: true }, done))
+      fd = await call<number>((done) => open(options.path, "a", done))
+      size = (await call<{ size: number }>((done) => stat(options.path, done))).size
+    }
+
+    const closeFile = async () => {
+      const closing = fd
+      fd = undefined
+      if (closing !== undefined) await call<void>((done) => close(closing, done)).catch(() => undefined)
     }
 
     const rotate = async () => {
-      await handle?.close()
-      handle = undefined
+      await closeFile()
       const name = (n: number) => rotatedFile(options.path, n)
-      if (options.maxFiles > 1) await rm(name(options.maxFiles - 1), { force: true })
-      for (let i = options.maxFiles - 2; i >= 1; i--) await rename(name(i), name(i + 1)).catch(() => undefined)
-      if (options.maxFiles > 1) await rename(options.path, name(1))
-      else await rm(options.path, { force: true })
+      if (options.maxFiles > 1) await call<void>((done) => rm(name(options.maxFiles - 1), { force: true }, done))
+      for (let i = options.maxFiles - 2; i >= 1; i--) {
+        await call<void>((done) => rename(name(i), name(i + 1), done)).catch(() => undefined)
+      }
+      if (options.maxFiles > 1) await call<void>((done) => rename(options.path, name(1), done))
+      else await call<void>((done) => rm(options.path, { force: true }, done))
       await openFile()
     }
 
-    const append = async (data: string) => {
-      if (handle === undefined) await openFile()
-      const bytes = Buffer.byteLength(data)
-      if (size > 0 && size + bytes > options.maxFileBytes) await rotate()
-      await handle!.appendFile(data)
-      size += bytes
-    }
-
-    const writeLines = (lines: ReadonlyArray<string>): Effect.Effect<void> => {
-      if (lines.length === 0) return Effect.void
-      if (failingSince !== undefined && Date.now() - failingSince < RETRY_AFTER_FAILURE_MS) {
-        return Effect.sync(() => options.onDrop(lines.length))
+    const writeAll = async (data: Buffer) => {
+      let offset = 0
+      while (offset < data.length) {
+        offset += await call<number>((done) => write(fd!, data, offset, data.length - offset, null, done))
       }
-      return Effect.tryPromise(() => append(lines.join(""))).pipe(
-        Effect.tap(() =>
-          failingSince === undefined
-            ? Effect.void
-            : Effect.sync(() => {
-                failingSince = undefined
-              }).pipe(Effect.zipRight(Effect.logInfo(`writing ${options.path} again`)))
-        ),
-        Effect.catchAll((error) => {
-          const firstFailure = failingSince === undefined
-          failingSince = Date.now()
-          const closing = handle
-          handle = undefined
-          return Effect.promise(async () => closing?.close().catch(() => undefined)).pipe(
-            Effect.zipRight(Effect.sync(() => options.onDrop(lines.length))),
-            Effect.zipRight(
-              firstFailure
-                ? Effect.logError(
-                    `cannot write ${options.path} (${String((error.cause as Error)?.message ?? error)}); records are dropped and counted until it is writable again`
-                  )
-                : Effect.void
-            )
-          )
-        })
-      )
     }
 
-    const writeBatch = (batch: Iterable<Item>) =>
-      Effect.gen(function* () {
-        const lines: Array<string> = []
-        const barriers: Array<Deferred.Deferred<void>> = []
-        for (const item of batch) {
-          if (typeof item === "string") lines.push(item)
-          else barriers.push(item)
-        }
-        yield* writeLines(lines)
-        for (const barrier of barriers) yield* Deferred.succeed(barrier, undefined)
-      }).pipe(Effect.uninterruptible)
+    const append = async (text: string) => {
+      if (fd === undefined) await openFile()
+      const data = Buffer.from(text)
+      if (size > 0 && size + data.length > options.maxFileBytes) await rotate()
+      await writeAll(data)
+      size += data.length
+    }
 
-    const drainLoop = Queue.takeBetween(queue, 1, MAX_BATCH).pipe(Effect.flatMap(writeBatch), Effect.forever)
-    const fiber = yield* Effect.forkDaemon(drainLoop)
-    let closed = false
+    /** Writes what is pending as one batch, then the batches that queued meanwhile. */
+    const drain = async () => {
+      if (writing) return
+      writing = true
+      scheduled = false
+      while (pending.length > 0) {
+        const lines = pending
+        pending = []
+        if (failingSince !== undefined && Date.now() - failingSince < RETRY_AFTER_FAILURE_MS) {
+          options.onDrop(lines.length)
+        } else {
+          try {
+            await append(`${lines.join("\n")}\n`)
+            if (failingSince !== undefined) {
+              failingSince = undefined
+              log(Effect.logInfo(`writing ${options.path} again`))
+            }
+          } catch (error) {
+            const firstFailure = failingSince === undefined
+            failingSince = Date.now()
+            await closeFile()
+            options.onDrop(lines.length)
+            if (firstFailure) {
+              log(
+                Effect.logError(
+                  `cannot write ${options.path} (${String((error as Error)?.message ?? error)}); records are dropped and counted until it is writable again`
+                )
+              )
+            }
+          }
+        }
+        settle(lines.length)
+      }
+      writing = false
+    }
+
+    // Lines coalesce for a few milliseconds into one write; a flush does not wait for that.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const drainNow = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      void drain()
+    }
+    const schedule = () => {
+      if (scheduled || writing) return
+      scheduled = true
+      timer = setTimeout(drainNow, COALESCE_MS)
+    }
+
+    const writeLine = (line: string): boolean => {
+      if (closed) return false
+      if (pending.length >= options.queueSize) {
+        options.onDrop(1)
+        return false
+      }
+      pending.push(line)
+      accepted++
+      schedule()
+      return true
+    }
 
     yield* Effect.addFinalizer(() =>
-      Effect.gen(function* () {
+      Effect.promise(async () => {
         closed = true
-        yield* Fiber.interrupt(fiber)
-        yield* writeBatch(yield* Queue.takeAll(queue))
-        yield* Queue.shutdown(queue)
-        const closing = handle
-        handle = undefined
-        yield* Effect.promise(async () => closing?.close().catch(() => undefined))
+        // A batch may be on its way: wait for it, then write what is left.
+        while (writing) await new Promise((resolve) => setImmediate(resolve))
+        if (timer !== undefined) clearTimeout(timer)
+        await drain()
+        await closeFile()
       })
     )
 
-    const write = (record: unknown): boolean => {
-      if (closed) return false
-      const accepted = queue.unsafeOffer(`${JSON.stringify(record)}\n`)
-      if (!accepted) options.onDrop(1)
-      return accepted
-    }
-
-    const flush = Effect.gen(function* () {
-      if (closed) return
-      const barrier = yield* Deferred.make<void>()
-      while (!(yield* Queue.offer(queue, barrier))) yield* Effect.sleep("1 millis")
-      yield* Deferred.await(barrier)
+    const flush = Effect.suspend(() => {
+      const mark = accepted
+      if (settled >= mark) return Effect.void
+      return Effect.async<void>((resume) => {
+        waiters.push({ mark, resume: () => resume(Effect.void) })
+        if (scheduled) drainNow()
+      })
     })
 
-    return { write, flush } as const
+    return {
+      write: (record) => writeLine(JSON.stringify(record)),
+      writeLine,
+      flush
+    } as const
   })
 
 /**

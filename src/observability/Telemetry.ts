@@ -1,6 +1,6 @@
 // One typed recorder per signal: each writes its metric, its trace event and (for guardrails)
 // its audit record together, so the three can never drift apart.
-import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, type Fiber, FiberRef, Layer, Metric, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { AGENTS, type AgentName } from "../domain/Agents.js"
 import {
@@ -17,9 +17,9 @@ import {
   type SelfRagReason
 } from "../domain/Outcomes.js"
 import { TOOL_STATUSES, TOOLS, TOOLS_BY_AGENT, type ToolName, type ToolStatus } from "../domain/Tools.js"
-import { AgentMetrics, exemplarHistogramNames, withLabels } from "./AgentMetrics.js"
+import { AgentMetrics, exemplarHistogramNames, taggedTable, withLabels } from "./AgentMetrics.js"
 import { AuditLog } from "./AuditLog.js"
-import { getTurn } from "./Correlation.js"
+import { currentTurn } from "./Correlation.js"
 import {
   ACCESS_DENIED_REASONS,
   type AccessDeniedReason,
@@ -39,7 +39,7 @@ import {
   WAF_MODULE_MODES
 } from "./Labels.js"
 import { seriesLabelKey } from "./Prometheus.js"
-import { stampEvent } from "./TraceEvent.js"
+import { stampEventIn } from "./TraceEvent.js"
 import { TraceSink } from "./TraceSink.js"
 
 export interface ToolCallRecord {
@@ -125,6 +125,11 @@ const make = Effect.gen(function* () {
   for (const phase of CHANGE_AUDIT_PHASES) yield* touch(withLabels(m.wafChangeAuditFailuresTotal, { phase }))
   yield* touch(m.confirmationCodeFailuresTotal)
   yield* touch(m.unauthenticatedExposed)
+  for (const action of SCHEDULED_REVERT_ACTIONS) {
+    for (const outcome of SCHEDULED_REVERT_OUTCOMES)
+      yield* touch(withLabels(m.wafScheduledRevertsTotal, { action, outcome }))
+  }
+  yield* touch(m.wafScheduledRevertsPending)
 
   for (const result of WAF_MODE_READ_RESULTS) yield* touch(withLabels(m.wafProtectionModeReadsTotal, { result }))
   for (const [model] of Object.entries(llmPrices)) {
@@ -135,23 +140,84 @@ const make = Effect.gen(function* () {
 
   const toolNames = TOOLS as ReadonlyArray<ToolName>
 
+  // The tagged metric of every label set of the closed sets (agents, tools, outcomes), built
+  // once: a recorder looks its series up without building a key. Label sets outside them (an
+  // `other`) fall back to withLabels.
+  const agentsAndOther = [...AGENTS, "other"]
+  const toolsAndOther = [...toolNames, "other"]
+  const routeOf = taggedTable(
+    m.routeTotal,
+    ["selected_agent"],
+    agentsAndOther.map((a) => [a])
+  )
+  const handoffOf = taggedTable(
+    m.handoffTotal,
+    ["from_agent", "to_agent"],
+    agentsAndOther.flatMap((from) => agentsAndOther.map((to) => [from, to]))
+  )
+  const toolCallsOf = taggedTable(
+    m.toolCallsTotal,
+    ["agent", "tool", "status"],
+    agentsAndOther.flatMap((agent) =>
+      toolsAndOther.flatMap((tool) => [...TOOL_STATUSES, "other"].map((status) => [agent, tool, status]))
+    )
+  )
+  const toolLatencyOf = taggedTable(
+    m.toolLatency,
+    ["agent", "tool"],
+    agentsAndOther.flatMap((agent) => toolsAndOther.map((tool) => [agent, tool]))
+  )
+  /** The exemplar key of each (agent, tool) series, rendered once. */
+  const toolSeriesKeys = new Map<string, string>()
+  const toolSeriesKey = (agent: string, tool: string) => {
+    const joined = `${agent}\u0000${tool}`
+    let key = toolSeriesKeys.get(joined)
+    if (key === undefined) {
+      key = seriesLabelKey({ agent, tool })
+      if (toolSeriesKeys.size < 10_000) toolSeriesKeys.set(joined, key)
+    }
+    return key
+  }
+  const guardrailOf = taggedTable(
+    m.guardrailTotal,
+    ["gate", "decision", "reason"],
+    Object.entries(GUARDRAIL_OUTCOMES).flatMap(([gate, outcomes]) =>
+      outcomes.map(([decision, reason]) => [gate, decision, reason])
+    )
+  )
+  const selfragOf = taggedTable(
+    m.selfragDecisionTotal,
+    ["decision", "reason"],
+    SELFRAG_OUTCOMES.map(([decision, reason]) => [decision, reason])
+  )
+  const nodeRunsOf = taggedTable(
+    m.nodeRunsTotal,
+    ["agent", "status"],
+    agentsAndOther.flatMap((agent) => NODE_STATUSES.map((status) => [agent, status]))
+  )
+  const turnLatencyKey = seriesLabelKey({})
+
+  /** One synchronous step on the recorder's own fiber: each recorder is one effect. */
+  const onFiber = (body: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => void): Effect.Effect<void> =>
+    Effect.withFiberRuntime((fiber) => {
+      body(fiber)
+      return Effect.void
+    })
+
   /**
    * Keeps the current span's trace as an exemplar of one histogram observation, so the
    * OpenMetrics exposition can link the bucket to a trace. Outside any span there is nothing to link.
    */
-  const exemplar = (name: string, labels: Readonly<Record<string, string>>, value: number) =>
-    Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-      Option.isNone(span)
-        ? Effect.void
-        : Effect.map(Clock.currentTimeMillis, (timestampMs) =>
-            exemplars.record(name, seriesLabelKey(labels), {
-              traceId: span.value.traceId,
-              spanId: span.value.spanId,
-              value,
-              timestampMs
-            })
-          )
-    )
+  const exemplarIn = (fiber: Fiber.RuntimeFiber<unknown, unknown>, name: string, labelKey: string, value: number) => {
+    const span = Context.getOption(fiber.getFiberRef(FiberRef.currentContext), Tracer.ParentSpan)
+    if (span._tag === "None" || span.value._tag !== "Span") return
+    exemplars.record(name, labelKey, {
+      traceId: span.value.traceId,
+      spanId: span.value.spanId,
+      value,
+      timestampMs: Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+    })
+  }
 
   /** Modules whose mode series exist, so a failed read can zero them. */
   const wafModules = new Set<string>()
@@ -163,35 +229,36 @@ const make = Effect.gen(function* () {
   return {
     recordRoute: (selectedAgent: AgentName, rawRoute?: string) =>
       whenAgentOn(
-        Metric.increment(withLabels(m.routeTotal, { selected_agent: bounded(AGENTS, selectedAgent) })).pipe(
-          Effect.zipRight(
-            sink.emit(
-              "route.selected",
-              rawRoute === undefined
-                ? { selected_agent: selectedAgent }
-                : { selected_agent: selectedAgent, raw_route: rawRoute.slice(0, 200) }
-            )
+        onFiber((fiber) => {
+          routeOf(bounded(AGENTS, selectedAgent)).unsafeUpdate(1, [])
+          sink.unsafeEmit(
+            fiber,
+            "route.selected",
+            rawRoute === undefined
+              ? { selected_agent: selectedAgent }
+              : { selected_agent: selectedAgent, raw_route: rawRoute.slice(0, 200) }
           )
-        )
+        })
       ),
 
     recordHandoff: (fromAgent: AgentName, toAgent: AgentName) =>
       whenAgentOn(
-        Metric.increment(
-          withLabels(m.handoffTotal, { from_agent: bounded(AGENTS, fromAgent), to_agent: bounded(AGENTS, toAgent) })
-        ).pipe(Effect.zipRight(sink.emit("route.handoff", { from_agent: fromAgent, to_agent: toAgent })))
+        onFiber((fiber) => {
+          handoffOf(bounded(AGENTS, fromAgent), bounded(AGENTS, toAgent)).unsafeUpdate(1, [])
+          sink.unsafeEmit(fiber, "route.handoff", { from_agent: fromAgent, to_agent: toAgent })
+        })
       ),
 
     recordToolCall: (call: ToolCallRecord) =>
       whenAgentOn(
-        Effect.gen(function* () {
+        onFiber((fiber) => {
           const agent = bounded(AGENTS, call.agent)
           const tool = bounded(toolNames, call.tool)
           const status = bounded(TOOL_STATUSES, call.status)
-          yield* Metric.increment(withLabels(m.toolCallsTotal, { agent, status, tool }))
-          yield* Metric.update(withLabels(m.toolLatency, { agent, tool }), call.durationSeconds)
-          yield* exemplar(exemplarNames.toolLatency, { agent, tool }, call.durationSeconds)
-          yield* sink.emit("tool.call", {
+          toolCallsOf(agent, tool, status).unsafeUpdate(1, [])
+          toolLatencyOf(agent, tool).unsafeUpdate(call.durationSeconds, [])
+          exemplarIn(fiber, exemplarNames.toolLatency, toolSeriesKey(agent, tool), call.durationSeconds)
+          sink.unsafeEmit(fiber, "tool.call", {
             agent: call.agent,
             tool: call.tool,
             status: call.status,
@@ -206,9 +273,9 @@ const make = Effect.gen(function* () {
      * the principal (and role) the turn acts for.
      */
     recordGuardrail: (record: GuardrailRecord) =>
-      Effect.gen(function* () {
-        const turn = yield* getTurn
-        const event = yield* stampEvent("guardrail.decision", {
+      Effect.withFiberRuntime((fiber) => {
+        const turn = fiber.getFiberRef(currentTurn)
+        const event = stampEventIn(fiber, "guardrail.decision", {
           gate: record.gate,
           decision: record.decision,
           reason: record.reason,
@@ -221,71 +288,67 @@ const make = Effect.gen(function* () {
             : {}),
           ...record.metadata
         })
-        yield* audit.record(event)
-        if (!agentOn) return
-        yield* Metric.increment(
-          withLabels(m.guardrailTotal, { decision: record.decision, gate: record.gate, reason: record.reason })
-        )
-        yield* sink.append(event)
+        if (agentOn) {
+          guardrailOf(record.gate, record.decision, record.reason).unsafeUpdate(1, [])
+          sink.unsafeAppend(fiber, event)
+        }
+        return audit.record(event)
       }),
 
     recordSelfRagDecision: (record: SelfRagRecord) =>
       whenAgentOn(
-        Metric.increment(withLabels(m.selfragDecisionTotal, { decision: record.decision, reason: record.reason })).pipe(
-          Effect.zipRight(
-            sink.emit("selfrag.decision", {
-              attempt: record.attempt,
-              decision: record.decision,
-              reason: record.reason,
-              citations_ok: record.citationsOk,
-              citations: record.citations,
-              ...record.metadata
-            })
-          )
-        )
+        onFiber((fiber) => {
+          selfragOf(record.decision, record.reason).unsafeUpdate(1, [])
+          sink.unsafeEmit(fiber, "selfrag.decision", {
+            attempt: record.attempt,
+            decision: record.decision,
+            reason: record.reason,
+            citations_ok: record.citationsOk,
+            citations: record.citations,
+            ...record.metadata
+          })
+        })
       ),
 
     recordNodeRun: (agent: AgentName, status: NodeStatus) =>
-      whenAgentOn(Metric.increment(withLabels(m.nodeRunsTotal, { agent: bounded(AGENTS, agent), status }))),
+      whenAgentOn(Effect.sync(() => nodeRunsOf(bounded(AGENTS, agent), status).unsafeUpdate(1, []))),
 
     recordTurnStarted: (metadata: Readonly<Record<string, unknown>>) => sink.emit("turn.started", metadata),
 
     recordTurnCompleted: (durationSeconds: number, metadata: Readonly<Record<string, unknown>>) =>
       whenAgentOn(
-        Metric.update(m.turnLatency, durationSeconds).pipe(
-          Effect.zipRight(exemplar(exemplarNames.turnLatency, {}, durationSeconds)),
-          Effect.zipRight(sink.emit("turn.completed", { duration_seconds: durationSeconds, ...metadata }))
-        )
+        onFiber((fiber) => {
+          m.turnLatency.unsafeUpdate(durationSeconds, [])
+          exemplarIn(fiber, exemplarNames.turnLatency, turnLatencyKey, durationSeconds)
+          sink.unsafeEmit(fiber, "turn.completed", { duration_seconds: durationSeconds, ...metadata })
+        })
       ),
 
     recordLlmCall: (call: LlmCallRecord) =>
-      Effect.gen(function* () {
+      onFiber((fiber) => {
         const base = {
           gen_ai_operation_name: call.operation,
           gen_ai_provider_name: call.provider,
           gen_ai_request_model: call.model
         }
         const durationLabels = call.errorType === undefined ? base : { ...base, error_type: call.errorType }
-        yield* Metric.update(withLabels(m.genAiOperationDuration, durationLabels), call.durationSeconds)
-        yield* exemplar(exemplarNames.genAiOperationDuration, durationLabels, call.durationSeconds)
+        withLabels(m.genAiOperationDuration, durationLabels).unsafeUpdate(call.durationSeconds, [])
+        exemplarIn(fiber, exemplarNames.genAiOperationDuration, seriesLabelKey(durationLabels), call.durationSeconds)
         const price = llmPrices[call.model]
         const spend = (type: "input" | "output", tokens: number, perMillion: number) =>
-          Metric.incrementBy(
-            withLabels(m.llmCostUsdTotal, { gen_ai_request_model: call.model, gen_ai_token_type: type }),
-            (tokens * perMillion) / 1_000_000
+          withLabels(m.llmCostUsdTotal, { gen_ai_request_model: call.model, gen_ai_token_type: type }).unsafeUpdate(
+            (tokens * perMillion) / 1_000_000,
+            []
           )
         if (call.inputTokens !== undefined) {
-          yield* Metric.update(withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "input" }), call.inputTokens)
-          yield* spend("input", call.inputTokens, price?.inputPerMillion ?? 0)
+          withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "input" }).unsafeUpdate(call.inputTokens, [])
+          spend("input", call.inputTokens, price?.inputPerMillion ?? 0)
         }
         if (call.outputTokens !== undefined) {
-          yield* Metric.update(
-            withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "output" }),
-            call.outputTokens
-          )
-          yield* spend("output", call.outputTokens, price?.outputPerMillion ?? 0)
+          withLabels(m.genAiTokenUsage, { ...base, gen_ai_token_type: "output" }).unsafeUpdate(call.outputTokens, [])
+          spend("output", call.outputTokens, price?.outputPerMillion ?? 0)
         }
-        yield* sink.emit("llm.call", {
+        sink.unsafeEmit(fiber, "llm.call", {
           provider: call.provider,
           model: call.model,
           operation: call.operation,
@@ -333,9 +396,24 @@ const make = Effect.gen(function* () {
       yield* Metric.increment(withLabels(m.wafProtectionModeReadsTotal, { result: "error" }))
     }),
     setDependencyUp: (dependency: Dependency, up: boolean) =>
-      Metric.set(withLabels(m.dependencyUp, { dependency: bounded(DEPENDENCIES, dependency) }), up ? 1 : 0)
+      Metric.set(withLabels(m.dependencyUp, { dependency: bounded(DEPENDENCIES, dependency) }), up ? 1 : 0),
+    /** One due revert of a timed WAF change run by the scheduler (src/app/RevertScheduler.ts). */
+    recordScheduledRevert: (action: ScheduledRevertAction, outcome: ScheduledRevertOutcome) =>
+      Metric.increment(
+        withLabels(m.wafScheduledRevertsTotal, {
+          action: bounded(SCHEDULED_REVERT_ACTIONS, action),
+          outcome: bounded(SCHEDULED_REVERT_OUTCOMES, outcome)
+        })
+      ),
+    setScheduledRevertsPending: (pending: number) => Metric.set(m.wafScheduledRevertsPending, pending)
   } as const
 })
+
+/** The timed change a scheduled revert undoes, and how the revert ended. */
+export const SCHEDULED_REVERT_ACTIONS = ["set_mode", "blacklist_add"] as const
+export type ScheduledRevertAction = (typeof SCHEDULED_REVERT_ACTIONS)[number]
+export const SCHEDULED_REVERT_OUTCOMES = ["ok", "skipped", "error"] as const
+export type ScheduledRevertOutcome = (typeof SCHEDULED_REVERT_OUTCOMES)[number]
 
 export class Telemetry extends Context.Tag("security-agent/Telemetry")<
   Telemetry,
