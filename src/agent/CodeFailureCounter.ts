@@ -1,7 +1,7 @@
 // Wrong confirmation codes counted per principal in a fixed window that opens at the first wrong
 // code: in this process, or in Redis (`sa:codefail:<principal>`) so every replica sees the count.
 import { Clock, type ConfigError, Data, Duration, Effect, type Option, type Redacted, type Scope } from "effect"
-import { openRedis, REDIS_TIMEOUT_MS } from "../sessions/RedisConnection.js"
+import { connectInBackground, defineScript, openRedis, REDIS_TIMEOUT_MS } from "../sessions/RedisConnection.js"
 
 export const CODE_FAILURE_KEY_PREFIX = "sa:codefail:"
 
@@ -80,16 +80,21 @@ export const makeRedisCodeFailureCounter = (
     const { client, target } = yield* openRedis(redisUrl)
     // The caller reports the outage (once); without a listener ioredis would print every reconnect.
     client.on("error", () => undefined)
-    yield* Effect.promise(() =>
-      client.connect().then(
-        () => undefined,
-        () => undefined
-      )
-    )
+    // Loaded once per server (EVALSHA); each touches one declared key, so a cluster routes it.
+    const scripts = {
+      increment: defineScript(client, "saCodeFailureIncrement", 1, INCREMENT_SCRIPT),
+      current: defineScript(client, "saCodeFailureCurrent", 1, CURRENT_SCRIPT)
+    }
+    yield* connectInBackground(client)
 
-    const call = (operation: string, script: string, principal: string, ...args: Array<string | number>) =>
+    const call = (
+      operation: string,
+      script: keyof typeof scripts,
+      principal: string,
+      ...args: Array<string | number>
+    ) =>
       Effect.tryPromise({
-        try: () => client.eval(script, 1, `${CODE_FAILURE_KEY_PREFIX}${principal}`, ...args),
+        try: () => scripts[script]([`${CODE_FAILURE_KEY_PREFIX}${principal}`], args),
         catch: (cause) =>
           new CodeFailureCounterUnavailable({
             message: `Redis at ${target} did not answer ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -108,7 +113,7 @@ export const makeRedisCodeFailureCounter = (
       )
 
     return {
-      current: (principal) => call("the wrong-code count", CURRENT_SCRIPT, principal),
-      increment: (principal) => call("the wrong-code increment", INCREMENT_SCRIPT, principal, windowMillis)
+      current: (principal) => call("the wrong-code count", "current", principal),
+      increment: (principal) => call("the wrong-code increment", "increment", principal, windowMillis)
     } satisfies CodeFailureCounter
   })

@@ -1,5 +1,6 @@
 // Reads what configuration change a message asks for: a protection mode, restoring the
-// previous mode, or blacklisting / unblocking an address. Validation comes after, separately.
+// previous mode, or blacklisting / unblocking an address, and for how long ("for an hour":
+// a timed change is reverted when the time is up). Validation comes after, separately.
 
 export type UserMode = "block" | "strict" | "detect" | "off"
 
@@ -7,10 +8,16 @@ export type ConfigIntent =
   | { readonly kind: "confirm"; readonly code: string }
   | { readonly kind: "cancel" }
   | { readonly kind: "assent" }
-  | { readonly kind: "set_mode"; readonly mode: UserMode }
+  | { readonly kind: "set_mode"; readonly mode: UserMode; readonly durationMillis?: number | undefined }
   | { readonly kind: "invalid_mode"; readonly requested: string }
   | { readonly kind: "restore_mode" }
-  | { readonly kind: "blacklist_ip"; readonly target: string; readonly comment: string }
+  | {
+      readonly kind: "blacklist_ip"
+      readonly target: string
+      readonly comment: string
+      readonly durationMillis?: number | undefined
+    }
+  | { readonly kind: "invalid_duration"; readonly requested: string; readonly detail: string }
   | { readonly kind: "unblock_ip"; readonly target: string }
   | { readonly kind: "none" }
 
@@ -153,12 +160,122 @@ const commentOf = (message: string): string => {
   return because?.[1] !== undefined ? stripComment(because[1]) : ""
 }
 
+/** The shortest and longest timed change: shorter is a slip, longer is a permanent change in disguise. */
+export const MIN_CHANGE_DURATION_MS = 60_000
+export const MAX_CHANGE_DURATION_MS = 30 * 24 * 3600_000
+
+const UNIT_MS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^(?:s|secs?|seconds?)$/i, 1000],
+  [/^(?:m|mins?|minutes?)$/i, 60_000],
+  [/^(?:h|hrs?|hours?)$/i, 3600_000],
+  [/^(?:d|days?)$/i, 24 * 3600_000],
+  [/^(?:w|wks?|weeks?)$/i, 7 * 24 * 3600_000]
+]
+
+/** "for an hour", "for 30 minutes", "for 24 h", "for 2.5 hours", "for half an hour", "for the next 2 days". */
+const DURATION =
+  /\bfor\s+(?:the\s+next\s+)?(half\s+an?|an?|one|-?\d+(?:[.,]\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)\b/i
+/** An end time instead of a duration: refused rather than ignored. */
+const END_TIME = /\b(?:until|till|til)\b/i
+
+/** "1 hour", "30 minutes", "1 day 12 hours": how long a timed change lasts, in words. */
+export const describeDuration = (millis: number): string => {
+  const parts: Array<string> = []
+  let rest = Math.round(millis / 60_000)
+  for (const [size, name] of [
+    [24 * 60, "day"],
+    [60, "hour"],
+    [1, "minute"]
+  ] as const) {
+    const n = Math.floor(rest / size)
+    rest -= n * size
+    if (n > 0) parts.push(`${n} ${name}${n === 1 ? "" : "s"}`)
+  }
+  return parts.length === 0 ? "less than a minute" : parts.slice(0, 2).join(" ")
+}
+
+type DurationRead =
+  | { readonly kind: "none" }
+  | { readonly kind: "ok"; readonly millis: number; readonly rest: string }
+  | { readonly kind: "invalid"; readonly requested: string; readonly detail: string }
+
+const BOUNDS = `between ${describeDuration(MIN_CHANGE_DURATION_MS)} and ${describeDuration(MAX_CHANGE_DURATION_MS)}`
+
+const readDuration = (message: string): DurationRead => {
+  const found = DURATION.exec(message)
+  if (found === null) {
+    const end = END_TIME.exec(message)
+    return end === null
+      ? { kind: "none" }
+      : {
+          kind: "invalid",
+          requested: message.slice(end.index, end.index + 40),
+          detail: `I can time a change by its length ("for 2 hours", "for 30 minutes"), not by an end time; say how long it should last, ${BOUNDS}`
+        }
+  }
+  const [phrase, amountText = "", unitText = ""] = found
+  const amount = /^half/i.test(amountText)
+    ? 0.5
+    : /^(?:an?|one)$/i.test(amountText)
+      ? 1
+      : Number(amountText.replace(",", "."))
+  const unit = UNIT_MS.find(([pattern]) => pattern.test(unitText))?.[1] ?? Number.NaN
+  const millis = amount * unit
+  const requested = phrase.slice(0, 60)
+  if (amountText.includes(",")) {
+    return {
+      kind: "invalid",
+      requested,
+      detail: 'write the number with a decimal point ("1.5 hours") or in whole units'
+    }
+  }
+  if (!Number.isFinite(millis) || millis < MIN_CHANGE_DURATION_MS || millis > MAX_CHANGE_DURATION_MS) {
+    return { kind: "invalid", requested, detail: `a timed change must last ${BOUNDS}` }
+  }
+  return {
+    kind: "ok",
+    // Whole seconds: the duration is stored as text in the pending change.
+    millis: Math.round(millis / 1000) * 1000,
+    rest: `${message.slice(0, found.index)} ${message.slice(found.index + phrase.length)}`
+  }
+}
+
 export const parseConfigIntent = (message: string): ConfigIntent => {
   const confirm = message.match(CONFIRM)
   if (confirm?.[1] !== undefined) return { kind: "confirm", code: confirm[1] }
   if (CANCEL.test(message)) return { kind: "cancel" }
   if (looksLikeAssent(message)) return { kind: "assent" }
 
+  const duration = readDuration(message)
+  const intent = parseChange(duration.kind === "ok" ? duration.rest : message)
+  if (duration.kind === "none") return intent
+  const timed = intent.kind === "set_mode" || intent.kind === "blacklist_ip"
+  if (duration.kind === "invalid") {
+    return timed || intent.kind === "restore_mode" || intent.kind === "unblock_ip"
+      ? { kind: "invalid_duration", requested: duration.requested, detail: duration.detail }
+      : intent
+  }
+  if (timed) return { ...intent, durationMillis: duration.millis }
+  return intent.kind === "restore_mode" || intent.kind === "unblock_ip"
+    ? {
+        kind: "invalid_duration",
+        requested: describeDuration(duration.millis),
+        detail:
+          'only a mode change or a ban can be timed ("detect mode for 30 minutes", "ban 203.0.113.7 for 24 h"); ask for this change without a duration'
+      }
+    : intent
+}
+
+/**
+ * "never turn protection off", "don't ban 10.0.0.9, it's our office": a change verb under a
+ * negation is not a request for that change (and a chatty clause must never become one).
+ */
+const NEGATED_CHANGE =
+  /\b(?:never|don['’]?t|do\s+not|doesn['’]?t|does\s+not|shouldn['’]?t|should\s+not|won['’]?t|will\s+not|must\s+not|mustn['’]?t|stop\s+me\s+from)\s+(?:[\w'’-]+\s+){0,3}?(?:turn|switch|set|change|put|ban|block|blacklist|disable|enable|unblock|unban|restore|revert|go)\b/i
+
+/** The change a message asks for, durations already taken out. */
+const parseChange = (message: string): ConfigIntent => {
+  if (NEGATED_CHANGE.test(message)) return { kind: "none" }
   const address = addressToken(message)
   if (address !== undefined) {
     // "unblock" mentions "block": test it first, so an unblock is never a blacklist.

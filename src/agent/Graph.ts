@@ -1,5 +1,6 @@
-// The LangGraph.js graph of one turn: supervisor → exactly one specialist → end. Compiled once
-// when the layer is built; each node is an instrumented Effect run on the turn's runtime.
+// The LangGraph.js graph of one turn: supervisor → specialist, and back to the supervisor while
+// its plan has steps left (at most AGENT_MAX_HOPS) → end. Compiled once when the layer is built;
+// each node is an instrumented Effect run on the turn's runtime.
 import { END, START, StateGraph } from "@langchain/langgraph"
 import { Context, Effect, Layer, type Runtime } from "effect"
 import type { AppConfig } from "../config/AppConfig.js"
@@ -10,7 +11,7 @@ import type { Reasoner } from "../reasoning/Reasoner.js"
 import type { RagSearchTool } from "../tools/RagSearchTool.js"
 import type { SafeLineTools } from "../tools/SafeLineTools.js"
 import type { ConfirmationGuard } from "./ConfirmationGuard.js"
-import { GraphState, type TurnState } from "./GraphState.js"
+import { GraphState, type TurnState, type TurnUpdate } from "./GraphState.js"
 import { toGraphNode } from "./NodeRunner.js"
 import { configManagerNode } from "./nodes/ConfigManager.js"
 import { directNode } from "./nodes/Direct.js"
@@ -36,17 +37,48 @@ const specialistNodes = {
   direct: directNode
 } satisfies Record<SpecialistName, unknown>
 
+/**
+ * A specialist as one step of the plan: its reply, sources and structured facts become the
+ * step's result, and the step counter moves on.
+ */
+const asStep =
+  <R>(agent: SpecialistName, node: (state: TurnState) => Effect.Effect<TurnUpdate, never, R>) =>
+  (state: TurnState): Effect.Effect<TurnUpdate, never, R> =>
+    Effect.map(node({ ...state, facts: {} }), (update) => ({
+      ...update,
+      facts: {},
+      step: state.step + 1,
+      results: [
+        ...state.results,
+        {
+          agent,
+          request: state.message,
+          reply: update.reply ?? "",
+          failed: update.failed ?? false,
+          sources: update.sources ?? [],
+          facts: update.facts ?? {}
+        }
+      ]
+    }))
+
+/** After a step: back to the supervisor while the plan has steps left (a change is always the last). */
+const afterStep = (state: TurnState): "supervisor" | typeof END => (state.step < state.plan.length ? "supervisor" : END)
+
 const compile = () => {
   // The builder's node-name generics cannot follow a loop; the names are typed by SPECIALISTS.
   let graph: any = new StateGraph(GraphState).addNode("supervisor", toGraphNode<NodeDeps>(supervisorNode))
   for (const name of SPECIALISTS) {
-    graph = graph.addNode(name, toGraphNode<NodeDeps>(specialistNodes[name]))
+    const node = specialistNodes[name] as (state: TurnState) => Effect.Effect<TurnUpdate, never, NodeDeps>
+    graph = graph.addNode(name, toGraphNode<NodeDeps>(asStep(name, node)))
   }
   const routes = Object.fromEntries(SPECIALISTS.map((s) => [s, s])) as Record<SpecialistName, SpecialistName>
   let wired = graph
     .addEdge(START, "supervisor")
-    .addConditionalEdges("supervisor", (state: TurnState) => state.next ?? "direct", routes)
-  for (const name of SPECIALISTS) wired = wired.addEdge(name, END)
+    // No step to run (every part refused by the plan's guardrail): the turn ends with its reply.
+    .addConditionalEdges("supervisor", (state: TurnState) => state.next ?? END, { ...routes, [END]: END })
+  for (const name of SPECIALISTS) {
+    wired = wired.addConditionalEdges(name, afterStep, { supervisor: "supervisor", [END]: END })
+  }
   return wired.compile() as { invoke: (input: Partial<TurnState>, config: object) => Promise<TurnState> }
 }
 

@@ -1,10 +1,11 @@
-// The state one turn carries through the LangGraph graph: the message, what the supervisor
-// chose, the specialist's reply, and the session's pending change (in and out).
+// The state one turn carries through the LangGraph graph: the message, the supervisor's plan,
+// each step's result, the current specialist's reply, and the session's pending change (in and out).
 import { Annotation } from "@langchain/langgraph"
 import type { SpecialistName } from "../domain/Agents.js"
 import type { SourceRef } from "../domain/Chat.js"
 import type { HistoryMessage } from "../reasoning/Reasoner.js"
 import type { PendingAction } from "../sessions/Session.js"
+import type { PlanStep } from "./TurnPlan.js"
 
 export interface SelfRagAttemptTrace {
   readonly attempt: number
@@ -14,12 +15,45 @@ export interface SelfRagAttemptTrace {
   readonly citationsOk: boolean
 }
 
+/**
+ * What a specialist found that a later step may act on, from structured tool fields only (never
+ * from free text a tool returned): the source a "ban the worst one" refers to.
+ */
+export interface StepFacts {
+  readonly topSource?: {
+    readonly ip: string
+    /** Where it came from, as the confirmation prompt says it: "the top source in the last hour". */
+    readonly description: string
+  }
+}
+
+/** One finished step of the turn's plan. */
+export interface StepResult {
+  readonly agent: SpecialistName
+  readonly request: string
+  readonly reply: string
+  readonly failed: boolean
+  readonly sources: ReadonlyArray<SourceRef>
+  readonly facts: StepFacts
+}
+
 export const GraphState = Annotation.Root({
   sessionId: Annotation<string>(),
   message: Annotation<string>(),
   history: Annotation<ReadonlyArray<HistoryMessage>>(),
-  /** The specialist the supervisor handed the turn to. */
+  /** The operator's whole message; `message` is the current step's part of it. */
+  operatorMessage: Annotation<string>(),
+  /** The specialist the supervisor handed the turn to (the current step's). */
   next: Annotation<SpecialistName | null>(),
+  /** The steps to run, made by the supervisor before any tool runs; one for most turns. */
+  plan: Annotation<ReadonlyArray<PlanStep>>(),
+  /** Steps the plan's guardrail did not run (hop budget, a second change), for the reply. */
+  notRun: Annotation<ReadonlyArray<PlanStep & { readonly reason: "budget_exhausted" | "second_change" }>>(),
+  /** How many steps have finished. */
+  step: Annotation<number>(),
+  results: Annotation<ReadonlyArray<StepResult>>(),
+  /** The current specialist's structured findings; moved into its StepResult. */
+  facts: Annotation<StepFacts>(),
   reply: Annotation<string>(),
   sources: Annotation<ReadonlyArray<SourceRef>>(),
   /** The session's pending change: read by config_manager, written back to the session. */
@@ -31,3 +65,24 @@ export const GraphState = Annotation.Root({
 
 export type TurnState = typeof GraphState.State
 export type TurnUpdate = typeof GraphState.Update
+
+/** The state a turn starts from: nothing planned, nothing run yet. */
+export const newTurnState = (start: {
+  readonly sessionId: string
+  readonly message: string
+  readonly history: ReadonlyArray<HistoryMessage>
+  readonly pendingAction: PendingAction | null
+}): TurnState => ({
+  ...start,
+  operatorMessage: start.message,
+  next: null,
+  plan: [],
+  notRun: [],
+  step: 0,
+  results: [],
+  facts: {},
+  reply: "",
+  sources: [],
+  selfrag: [],
+  failed: false
+})

@@ -80,10 +80,14 @@ export const buildIncidentReport = (input: IncidentReportInput): string => {
   }
 
   const mine = journal.filter((c) => c.sessionId === input.sessionId)
-  const banned = new Set([
-    ...summary.blocklist,
-    ...journal.filter((c) => c.action === "blacklist_add").map((c) => c.target ?? "")
-  ])
+  // SafeLine's blocklist, plus the agent's bans still in force by its journal (replayed in order:
+  // a ban lifted since, by hand or by a timed change's revert, no longer counts).
+  const banned = new Set(summary.blocklist)
+  for (const c of journal) {
+    if (c.target === undefined) continue
+    if (c.action === "blacklist_add") banned.add(c.target)
+    else if (c.action === "blacklist_remove" && !summary.blocklist.includes(c.target)) banned.delete(c.target)
+  }
   const events = [...summary.events].sort((a, b) => a.startAt - b.startAt)
   const first = events[0]
   const last = events.at(-1)

@@ -24,6 +24,8 @@ import { parseConfigIntent } from "./ConfigIntent.js"
 import { maskCodes } from "./ConfirmationCodeMask.js"
 import { currentDataSource } from "./DataSource.js"
 import { Graph, type NodeDeps } from "./Graph.js"
+import { newTurnState } from "./GraphState.js"
+import { turnReply } from "./TurnReply.js"
 
 /** How many stored messages (user and assistant) a turn hands to the graph as prompt history. */
 const PROMPT_HISTORY_MESSAGES = 8
@@ -106,17 +108,12 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             Effect.tryPromise({
               try: (signal) =>
                 graph.invoke(
-                  {
+                  newTurnState({
                     sessionId,
                     message: graphMessage,
                     history: promptHistory(session.messages),
-                    next: null,
-                    reply: "",
-                    sources: [],
-                    pendingAction: session.pendingAction,
-                    selfrag: [],
-                    failed: false
-                  },
+                    pendingAction: session.pendingAction
+                  }),
                   runtime,
                   signal
                 ),
@@ -133,26 +130,29 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             return { ok: false as const, traceId, cause }
           }
           const state = exit.value
-          const route = (state.next ?? "direct") as AgentName
+          // A multi-step turn is named after its first step; every step is in `steps`.
+          const route = (state.plan[0]?.agent ?? state.next ?? "direct") as AgentName
+          const answer = turnReply(state, config.guardrails.maxHops)
           yield* Effect.annotateCurrentSpan({
             "security_agent.route": route,
             [ATTR_GEN_AI_REQUEST_MODEL]: reasoner.model
           })
-          const capturedReply = maskCodes(state.reply, pendingAtStart || state.pendingAction !== null)
+          const capturedReply = maskCodes(answer.reply, pendingAtStart || state.pendingAction !== null)
           if (captureContent)
             yield* Effect.annotateCurrentSpan(
               ATTR_GEN_AI_OUTPUT_MESSAGES,
               genAiMessages("assistant", redactSecrets(capturedReply) as string, "stop")
             )
           yield* telemetry.recordTurnCompleted(seconds, {
-            status: state.failed ? "degraded" : "ok",
+            status: answer.failed ? "degraded" : "ok",
             route,
-            reply_chars: state.reply.length,
-            sources: state.sources.length,
+            ...(answer.steps === undefined ? {} : { steps: answer.steps.map((s) => `${s.agent}:${s.status}`) }),
+            reply_chars: answer.reply.length,
+            sources: answer.sources.length,
             ...reasonerFacts,
             ...(captureContent ? { reply: capturedReply } : {})
           })
-          return { ok: true as const, traceId, state, route }
+          return { ok: true as const, traceId, state, route, answer }
         }).pipe(Effect.provide(nodeContext))
 
       /** What `withSession` saves, and the outcome to hand back once the session is unlocked. */
@@ -192,7 +192,7 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                   saved
                 )
               }
-              const { state, route } = outcome
+              const { state, route, answer } = outcome
               const saved: Session = {
                 ...session,
                 turnCount: session.turnCount + 1,
@@ -201,7 +201,7 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                   userMessage,
                   {
                     role: "assistant",
-                    content: maskCodes(state.reply, state.pendingAction !== null || session.pendingAction !== null),
+                    content: maskCodes(answer.reply, state.pendingAction !== null || session.pendingAction !== null),
                     route,
                     ts
                   }
@@ -216,8 +216,9 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                 turn_id: turnId,
                 trace_id: outcome.traceId,
                 route: (AGENTS as ReadonlyArray<string>).includes(route) ? route : "direct",
-                reply: state.reply,
-                sources: state.sources,
+                reply: answer.reply,
+                sources: answer.sources,
+                ...(answer.steps === undefined ? {} : { steps: answer.steps }),
                 ...(pending === null
                   ? {}
                   : {

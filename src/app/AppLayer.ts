@@ -17,12 +17,14 @@ import { WafModePollerLive } from "../observability/WafModePoller.js"
 import type { Reasoner } from "../reasoning/Reasoner.js"
 import { ReasonerLive } from "../reasoning/ReasonerLive.js"
 import type { SafeLineClient } from "../safeline/SafeLineClient.js"
+import { ChangeHistory } from "../sessions/ChangeHistory.js"
 import type { SessionStore } from "../sessions/SessionStore.js"
 import { SessionStoreLive } from "../sessions/SessionStoreLive.js"
 import { RagSearchTool } from "../tools/RagSearchTool.js"
 import { SafeLineTools } from "../tools/SafeLineTools.js"
 import { FileSinks, observabilityLayer } from "./ObservabilityLayer.js"
 import { ProbesLive } from "./ProbesLive.js"
+import { RevertScheduler } from "./RevertScheduler.js"
 import { SafeLineClientLive } from "./SafeLineLive.js"
 
 const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
@@ -74,13 +76,15 @@ export const appLayer = <SafeLineOut, SafeLineE, SessionsE, SinksOut, ConfigE>(
   choices: AppChoices<SafeLineOut, SafeLineE, SessionsE, SinksOut, ConfigE>
 ) => {
   const agentServices = Layer.mergeAll(
-    SafeLineTools.layer,
+    SafeLineTools.layerWithHistory,
     RagSearchTool.layer.pipe(Layer.provideMerge(KnowledgeBase.layer)),
     choices.reasoner,
     ConfirmationGuard.layer
   )
-  return Layer.mergeAll(Turn.layer, ProbesLive, WafModePollerLive).pipe(
+  return Layer.mergeAll(Turn.layer, ProbesLive, WafModePollerLive, RevertScheduler.layer).pipe(
     Layer.provideMerge(Layer.mergeAll(Graph.layer, choices.sessions, agentServices)),
+    // WAF change state shared by replicas (Redis with SESSION_STORE=redis): restore, journal, timed reverts.
+    Layer.provideMerge(ChangeHistory.layer),
     Layer.provideMerge(choices.safeline),
     Layer.provideMerge(Layer.merge(observabilityLayer(choices.sinks), OtlpTracingLive)),
     Layer.provideMerge(LoggingLive),

@@ -1,6 +1,7 @@
 // The readiness probes of the live app: graph, knowledge base and session store decide
-// readiness; SafeLine, the LLM, Redis and the OTLP collector are only reported.
-import { Effect, Layer, Option } from "effect"
+// readiness; SafeLine, the LLM, Redis and the OTLP collector are only reported. The session check
+// and the redis dependency share one PING per readiness request.
+import { Clock, Deferred, Effect, FiberId, Layer, Option, Ref } from "effect"
 import { Graph } from "../agent/Graph.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { KnowledgeBase } from "../knowledge/KnowledgeBase.js"
@@ -24,6 +25,30 @@ const httpReachable = (url: string) =>
     })
   )
 
+/**
+ * Callers that arrive while a probe is in flight share its answer instead of asking again: the
+ * readiness handler runs the checks and the dependencies side by side, so the session check and
+ * the redis dependency make one PING. The next request asks afresh (never a stale answer).
+ */
+export const shareInFlight = (probe: Effect.Effect<ProbeResult>): Effect.Effect<ProbeResult> => {
+  let inFlight: Deferred.Deferred<ProbeResult> | undefined
+  return Effect.suspend(() => {
+    if (inFlight !== undefined) return Deferred.await(inFlight)
+    const answer = Deferred.unsafeMake<ProbeResult>(FiberId.none)
+    inFlight = answer
+    const settle = (result: ProbeResult) =>
+      Effect.suspend(() => {
+        if (inFlight === answer) inFlight = undefined
+        return Deferred.succeed(answer, result)
+      })
+    return probe.pipe(
+      Effect.tap(settle),
+      // The first caller gave up (its timeout): the others get an answer, not an interruption.
+      Effect.onInterrupt(() => settle(down("no answer: the probe was interrupted")))
+    )
+  })
+}
+
 export const ProbesLive = Layer.effect(
   Probes,
   Effect.gen(function* () {
@@ -33,22 +58,34 @@ export const ProbesLive = Layer.effect(
     const store = yield* SessionStore
     const tools = yield* SafeLineTools
     const reasoner = yield* Reasoner
-    const storePing = store.ping.pipe(
-      Effect.match({
-        onFailure: (e) => down(e.message),
-        onSuccess: () => ok(`${config.sessions.store} session store reachable`)
-      })
+    const storePing = shareInFlight(
+      store.ping.pipe(
+        Effect.match({
+          onFailure: (e) => down(e.message),
+          onSuccess: () => ok(`${config.sessions.store} session store reachable`)
+        })
+      )
     )
     const otlp = otlpTracesUrl(config.otel)
-    // A hosted LLM is billed and rate-limited: ask it at most once a minute, whatever the probe rate.
-    const llmProbe = yield* Effect.cachedWithTTL(
-      reasoner.ping.pipe(
-        Effect.match({
-          onFailure: (e) => down(`${reasoner.provider} ${reasoner.model}: ${e.message}`),
-          onSuccess: () => ok(`${reasoner.provider} ${reasoner.model} reachable`)
-        })
-      ),
-      "60 seconds"
+    // A hosted LLM is billed and rate-limited: a reachable one is asked at most once a minute,
+    // whatever the probe rate; an unreachable one every few seconds, so its recovery shows soon.
+    const llmPing = reasoner.ping.pipe(
+      Effect.match({
+        onFailure: (e) => down(`${reasoner.provider} ${reasoner.model}: ${e.message}`),
+        onSuccess: () => ok(`${reasoner.provider} ${reasoner.model} reachable`)
+      })
+    )
+    const llmLast = yield* Ref.make<{ readonly result: ProbeResult; readonly at: number } | undefined>(undefined)
+    const llmOnce = yield* Effect.makeSemaphore(1)
+    const llmProbe = llmOnce.withPermits(1)(
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const last = yield* Ref.get(llmLast)
+        if (last !== undefined && now - last.at < (last.result.ok ? 60_000 : 5_000)) return last.result
+        const result = yield* llmPing
+        yield* Ref.set(llmLast, { result, at: yield* Clock.currentTimeMillis })
+        return result
+      })
     )
     return {
       checks: [

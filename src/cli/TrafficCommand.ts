@@ -65,6 +65,22 @@ const logSummary = (run: TrafficTarget, tally: TrafficTally, stoppedBy: StoppedB
     yield* Console.log(`  ${"by status".padEnd(18)} ${tally.statusLine() || "-"}  (403: blocked by SafeLine)`)
   })
 
+/**
+ * The target as a log may show it: a refused target can carry a password in its user info or a
+ * token in its query, and neither may reach a log.
+ */
+export const loggableTarget = (raw: string): string => {
+  try {
+    const url = new URL(raw)
+    return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 200)
+  } catch {
+    return raw
+      .replace(/\/\/[^/@]*@/, "//")
+      .replace(/[?#].*$/, "")
+      .slice(0, 200)
+  }
+}
+
 export const trafficCommand = Command.make("traffic", { target, iOwnThisTarget, rate, count, duration }, (options) =>
   Effect.gen(function* () {
     const limits: TrafficLimits = yield* Either.match(
@@ -74,7 +90,7 @@ export const trafficCommand = Command.make("traffic", { target, iOwnThisTarget, 
     const run = yield* checkTarget(options.target, { iOwnThisTarget: options.iOwnThisTarget }).pipe(
       Effect.tapError((refused) =>
         Effect.logError("traffic run refused").pipe(
-          Effect.annotateLogs({ target: options.target.slice(0, 200), reason: refused.message })
+          Effect.annotateLogs({ target: loggableTarget(options.target), reason: refused.message })
         )
       )
     )

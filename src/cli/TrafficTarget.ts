@@ -15,11 +15,16 @@ export type AddressClass = "local" | "owned" | "never"
 /**
  * Loopback (127.0.0.0/8, ::1), RFC 1918 (10/8, 172.16/12, 192.168/16) and ULA (fc00::/7) are local.
  * Link-local (169.254/16, fe80::/10: the cloud metadata service lives there), CGNAT 100.64/10 and
- * every public or special range need --i-own-this-target. Unspecified, broadcast and multicast
+ * every public or special range need --i-own-this-target, and so does fd00:ec2::/32 (AWS's IPv6
+ * metadata service and DNS, inside the ULA range). Unspecified, broadcast and multicast
  * addresses are never a target. IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address.
  */
+/** AWS's IPv6 instance metadata service and DNS (fd00:ec2::254, ::253) sit inside the ULA range. */
+const CLOUD_METADATA_V6 = ipaddr.parseCIDR("fd00:ec2::/32")
+
 export const classifyAddress = (address: string): { readonly range: string; readonly class: AddressClass } => {
   const parsed = ipaddr.process(address.replace(/^\[|\]$/g, ""))
+  if (parsed.kind() === "ipv6" && parsed.match(CLOUD_METADATA_V6)) return { range: "cloudMetadata", class: "owned" }
   const range = parsed.range()
   if (range === "loopback" || range === "private" || range === "uniqueLocal") return { range, class: "local" }
   if (range === "unspecified" || range === "broadcast" || range === "multicast") return { range, class: "never" }

@@ -113,6 +113,10 @@ const checkUrl = (name: string, text: string): Either.Either<URL, ConfigError.Co
   if (url.username !== "" || url.password !== "") {
     return refuse(name, `${name} must not hold credentials: put an API key in OPENAI_API_KEY with LLM_PROVIDER=openai`)
   }
+  // A query or fragment is where gateways put tokens: it would be logged in the deprecation note.
+  if (url.search !== "" || url.hash !== "") {
+    return refuse(name, `${name} must not have a query or fragment (e.g. ?api_key=): use ${example}`)
+  }
   return Either.right(url)
 }
 
@@ -145,6 +149,17 @@ const mapCompatible = (
     where = text
   }
 
+  // With OPENAI_BASE_URL set the operator chose the new names: OPENAI_MODEL and OPENAI_API_KEY
+  // then mean what they say here, for that server.
+  if (Option.isSome(env.OPENAI_BASE_URL) && Option.isSome(env.OPENAI_MODEL)) {
+    if (Option.isSome(env[modelName]))
+      notes.push(`${modelName} is ignored: OPENAI_BASE_URL and OPENAI_MODEL are set and win`)
+    overrides.set("LLM_PROVIDER", "openai")
+    notes.push(
+      `LLM_PROVIDER=${kind} is deprecated: it runs the OpenAI-compatible provider at OPENAI_BASE_URL with OPENAI_MODEL; set LLM_PROVIDER=openai`
+    )
+    return Either.right(undefined)
+  }
   // OPENAI_MODEL and OPENAI_API_KEY keep their Python meaning: they applied to OpenAI only.
   const model = Option.getOrUndefined(env[modelName]) ?? (kind === "vllm" ? PYTHON_VLLM_MODEL : undefined)
   if (model === undefined) {

@@ -47,6 +47,18 @@ export const ChatResponse = Schema.Struct({
   reply: Schema.String,
   sources: Schema.Array(SourceRef),
   pending_action: Schema.optional(PendingActionView),
+  steps: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        agent: Schema.Literal(...AGENTS),
+        status: Schema.Literal("done", "failed", "not_run"),
+        request: Schema.String
+      })
+    )
+  ).annotations({
+    description:
+      "Only when the message asked for several things: each step of the turn's plan, in order, and whether it ran (`route` is the first step's agent)"
+  }),
   data_source: Schema.Literal(...DATA_SOURCES).annotations({
     description:
       "Where the WAF figures come from: `simulator` (demo traffic, not a real WAF), `safeline_non_production` (SAFELINE_ENVIRONMENT is not production) or `safeline`"

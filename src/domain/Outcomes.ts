@@ -28,6 +28,17 @@ export const GUARDRAIL_OUTCOMES = {
     ["deny", "code_throttled"],
     ["deny", "code_missing"]
   ],
+  /** A multi-step plan: made from the operator's words before any tool runs, at most one WAF change, last. */
+  plan_validation: [
+    ["allow", "plan_valid"],
+    ["deny", "invalid_plan"],
+    ["deny", "second_change"]
+  ],
+  /** AGENT_MAX_HOPS specialist steps per turn: the steps beyond it are not run, and the reply says so. */
+  hop_budget: [
+    ["allow", "within_budget"],
+    ["deny", "budget_exhausted"]
+  ],
   authorization: [
     ["allow", "role_ok"],
     ["deny", "insufficient_role"]
@@ -44,6 +55,7 @@ export const GUARDRAIL_OUTCOMES = {
     ["deny", "invalid_ip"],
     ["deny", "forbidden_target"],
     ["deny", "invalid_mode"],
+    ["deny", "invalid_duration"],
     ["deny", "no_previous_mode"]
   ],
   post_tool_result: [

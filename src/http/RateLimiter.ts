@@ -3,12 +3,19 @@
 // memory. A Redis outage falls back to this replica's own count: limits degrade, chat does not.
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { openRedis } from "../sessions/RedisConnection.js"
+import { defineScript, openRedis } from "../sessions/RedisConnection.js"
 import { ApiTokens } from "./ApiTokens.js"
 
 const WINDOW_MS = 60_000
 const DEFAULT_LIMIT_WITH_TOKENS = 120
 export const RATE_KEY_PREFIX = "sa:rate:"
+
+/** INCR and its expiry in one step, loaded once (EVALSHA); one declared key, so a cluster routes it. */
+const COUNT_SCRIPT = `
+local count = redis.call("INCR", KEYS[1])
+if count == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return count
+`
 
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number }
 
@@ -56,6 +63,7 @@ export class RateLimiter extends Context.Tag("security-agent/RateLimiter")<RateL
         }
       }
       const { client, target } = yield* openRedis(config.sessions.redisUrl)
+      const count = defineScript(client, "saRateCount", 1, COUNT_SCRIPT)
       // One warning per outage (the session store says more); the client reconnects by itself.
       let degraded = false
       client.on("error", () => undefined)
@@ -69,14 +77,8 @@ export class RateLimiter extends Context.Tag("security-agent/RateLimiter")<RateL
             const now = yield* Clock.currentTimeMillis
             const window = Math.floor(now / WINDOW_MS)
             const key = `${RATE_KEY_PREFIX}{${principal}}:${window}`
-            const shared = yield* Effect.tryPromise(() =>
-              client
-                .multi()
-                .incr(key)
-                .pexpire(key, WINDOW_MS * 2)
-                .exec()
-            ).pipe(
-              Effect.map((replies) => Number(replies?.[0]?.[1])),
+            const shared = yield* Effect.tryPromise(() => count([key], [WINDOW_MS * 2])).pipe(
+              Effect.map(Number),
               Effect.filterOrFail(Number.isFinite),
               Effect.tapError(() =>
                 degraded

@@ -55,6 +55,18 @@ export interface ReasonerService {
     message: string,
     history: ReadonlyArray<HistoryMessage>
   ) => Effect.Effect<string, ReasonerError>
+  /**
+   * Optional: a model's multi-step plan for the message, as raw text (JSON
+   * `{"steps":[{"agent":"log_analyst","request":"who attacked us most in the last hour?"}, ...]}`),
+   * at most `maxSteps` steps, made from the operator's words alone. The plan guardrail
+   * (src/agent/TurnPlan.ts) parses and bounds it; without this method, or when its answer cannot
+   * be parsed, the rule-based planner splits the message and `proposeRoute` routes each part.
+   */
+  readonly proposePlan?: (
+    message: string,
+    history: ReadonlyArray<HistoryMessage>,
+    maxSteps: number
+  ) => Effect.Effect<string, ReasonerError>
   readonly compose: (request: ComposeRequest) => Effect.Effect<string, ReasonerError>
   readonly draftAnswer: (request: DraftRequest) => Effect.Effect<string, ReasonerError>
   readonly critique: (request: CritiqueRequest) => Effect.Effect<Critique, ReasonerError>

@@ -1,9 +1,12 @@
 // The operations the agents need, with SafeLine's real semantics: mode changes over the whole
-// module map (remembering the previous map to restore it), an idempotent IP blocklist enforced by
-// one deny policy, and the read-side summaries (QPS, events, top sources, attack types).
+// module map (the previous map recorded deployment-wide in ChangeHistory to restore it), an
+// idempotent IP blocklist enforced by one deny policy, and the read-side summaries (QPS, events,
+// top sources, attack types).
 import { isIP } from "node:net"
-import { Clock, Context, Data, Effect, Layer, Option, Ref } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
+import { ChangeHistory, type ModuleMap } from "../sessions/ChangeHistory.js"
 import { attackTypeName } from "./AttackTypes.js"
+import { COUNTER_BUCKET_MS, makeBucketedRead, QPS_BUCKET_MS } from "./BucketedRead.js"
 import {
   type AttackEvent,
   type DetectLog,
@@ -128,6 +131,11 @@ export interface ModeChange {
   readonly current: ProtectionModeInfo
 }
 
+/** Whether "restore the previous mode" would run now, and if not why. */
+export type RestorePlan =
+  | { readonly restorable: true; readonly current: ProtectionModeInfo; readonly restoresTo: ProtectionModeInfo }
+  | { readonly restorable: false; readonly reason: "nothing_to_restore" | "mode_changed"; readonly message: string }
+
 export interface BlacklistChange {
   readonly operation: "add" | "remove"
   readonly target: string
@@ -141,7 +149,7 @@ export interface BlacklistChange {
 
 /** A request the operation refuses or cannot serve, apart from SafeLine failing. */
 export class SafeLineOperationError extends Data.TaggedError("SafeLineOperationError")<{
-  readonly reason: "nothing_to_restore" | "invalid_target" | "truncated_group"
+  readonly reason: "nothing_to_restore" | "mode_changed" | "history_unavailable" | "invalid_target" | "truncated_group"
   readonly message: string
 }> {}
 
@@ -279,9 +287,9 @@ export const summarizeAttacks = (input: {
 
 const make = Effect.gen(function* () {
   const client = yield* SafeLineClient
-  /** The module map before the last change this process made, for restoreProtectionMode. */
-  const previousModes = yield* Ref.make(Option.none<Readonly<Record<string, string>>>())
-  /** Mode and blocklist changes are read-modify-write: one at a time. */
+  /** The last mode change, deployment-wide: what a restore puts back, on any replica. */
+  const history = yield* ChangeHistory
+  /** Mode and blocklist changes are read-modify-write: one at a time (in this process; the mode record is CAS'ed). */
   const writes = yield* Effect.makeSemaphore(1)
 
   const systemInfo: Effect.Effect<SystemInfo, SafeLineError> = Effect.map(client.system, (s) => ({
@@ -291,20 +299,18 @@ const make = Effect.gen(function* () {
     simulated: s.version.endsWith(SIMULATOR_VERSION_SUFFIX)
   }))
 
-  /** Traffic now and SafeLine's counters over a range (epoch ms; default the last 24 h). */
-  const trafficStatsOver = (range?: {
-    readonly startMs: number
-    readonly endMs: number
-  }): Effect.Effect<TrafficStats, SafeLineError> =>
-    Effect.gen(function* () {
-      const end =
-        range === undefined ? Math.floor((yield* Clock.currentTimeMillis) / 1000) : Math.floor(range.endMs / 1000)
-      const begin = range === undefined ? end - STATS_WINDOW_SECONDS : Math.floor(range.startMs / 1000)
-      const [qps, attack, access] = yield* Effect.all(
-        [client.qps(QPS_SAMPLES), client.attackStats(begin, end), client.accessStats(begin, end)],
-        { concurrency: 3 }
-      )
-      const qpsSeries = qps.nodes.map((node) => {
+  /** SafeLine's counters over [begin, end] (epoch seconds). */
+  const countersOver = (begin: number, end: number) =>
+    Effect.map(
+      Effect.all([client.attackStats(begin, end), client.accessStats(begin, end)], { concurrency: 2 }),
+      ([attack, access]) => ({ begin, end, attack, access })
+    )
+  // Time-bucketed statistics are shared by the turns of one bucket (never the protection mode
+  // or the blocklist, which another replica may have just changed).
+  // The series is derived once per read, not once per turn.
+  const latestQps = yield* makeBucketedRead(QPS_BUCKET_MS, () =>
+    Effect.map(client.qps(QPS_SAMPLES), (qps) =>
+      qps.nodes.map((node) => {
         let requests = 0
         for (const [key, value] of Object.entries(node)) {
           if (key === "time") continue
@@ -313,6 +319,28 @@ const make = Effect.gen(function* () {
         }
         return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
       })
+    )
+  )
+  const lastDayCounters = yield* makeBucketedRead(COUNTER_BUCKET_MS, (nowMs) => {
+    const end = Math.floor(nowMs / 1000)
+    return countersOver(end - STATS_WINDOW_SECONDS, end)
+  })
+
+  /** Traffic now and SafeLine's counters over a range (epoch ms; default the last 24 h). */
+  const trafficStatsOver = (range?: {
+    readonly startMs: number
+    readonly endMs: number
+  }): Effect.Effect<TrafficStats, SafeLineError> =>
+    Effect.gen(function* () {
+      const [qpsSeries, { begin, end, attack, access }] = yield* Effect.all(
+        [
+          latestQps,
+          range === undefined
+            ? lastDayCounters
+            : countersOver(Math.floor(range.startMs / 1000), Math.floor(range.endMs / 1000))
+        ],
+        { concurrency: 2 }
+      )
       return {
         qps: qpsSeries.at(-1)?.qps ?? 0,
         qpsSeries,
@@ -392,11 +420,30 @@ const make = Effect.gen(function* () {
   const sameMap = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) =>
     Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
 
-  /** PUTs `next`, remembering `before` when it differs, then reads the map back. */
-  const applyModes = (before: Readonly<Record<string, string>>, next: Readonly<Record<string, string>>) =>
+  const historyUnavailable = (error: { readonly message: string }) =>
+    new SafeLineOperationError({
+      reason: "history_unavailable",
+      message: `The record of the last protection-mode change cannot be read (${error.message}), so nothing was restored. Name the mode you want instead (block, strict, detect or off).`
+    })
+
+  /**
+   * A mode change recorded after the fact. A failed record is logged, not raised: the change is
+   * applied, and a later restore, finding SafeLine's map unlike the recorded one, refuses.
+   */
+  const remember = (before: ModuleMap, after: ModuleMap) =>
+    sameMap(before, after)
+      ? Effect.void
+      : history.recordModeChange(before, after).pipe(
+          Effect.asVoid,
+          Effect.catchAll((error) =>
+            Effect.logWarning(`protection mode changed but not recorded for a restore: ${error.message}`)
+          )
+        )
+
+  /** PUTs `next` and reads the map back. */
+  const putModes = (before: ModuleMap, next: ModuleMap) =>
     Effect.gen(function* () {
       yield* client.putMode(next)
-      if (!sameMap(before, next)) yield* Ref.set(previousModes, Option.some(before))
       const after = yield* client.getMode
       return { previous: summarizeMode(before), current: summarizeMode(after) }
     })
@@ -415,26 +462,103 @@ const make = Effect.gen(function* () {
         }
         // Whether PUT merges or replaces is undocumented: send every module back.
         const next = Object.fromEntries(Object.keys(before).map((module) => [module, MODE_VALUES[mode]]))
-        return yield* applyModes(before, next)
+        const change = yield* putModes(before, next)
+        yield* remember(before, change.current.modules)
+        return change
       })
     )
 
+  const changedSince = (recorded: ModuleMap, current: ModuleMap) => {
+    const left = summarizeMode(recorded).mode
+    const now = summarizeMode(current).mode
+    return new SafeLineOperationError({
+      reason: "mode_changed",
+      message: `The protection mode has changed since the agent's last change (that change left ${left}; SafeLine now has ${now}${left === now ? " with different modules" : ""}), perhaps by another operator or in the SafeLine console. Reverting now would silently undo that later change, so nothing was changed: name the mode you want instead (block, strict, detect or off).`
+    })
+  }
+
+  const nothingToRestore = new SafeLineOperationError({
+    reason: "nothing_to_restore",
+    message:
+      "There is no previous protection mode to restore: no mode change by the agent is on record. Name a mode instead (block, strict, detect or off)."
+  })
+
+  /** The recorded change a restore would undo, checked against SafeLine's map now. */
+  const restorable = Effect.gen(function* () {
+    const record = yield* Effect.mapError(history.lastModeChange, historyUnavailable)
+    if (Option.isNone(record)) return yield* nothingToRestore
+    const current = yield* client.getMode
+    if (!sameMap(current, record.value.current)) return yield* changedSince(record.value.current, current)
+    return { record: record.value, current }
+  })
+
+  /** Read-only: whether a restore would run now (asked before a confirmation code is issued). */
+  const restorePlan: Effect.Effect<RestorePlan, SafeLineError> = restorable.pipe(
+    Effect.map(
+      ({ record, current }): RestorePlan => ({
+        restorable: true,
+        current: summarizeMode(current),
+        restoresTo: summarizeMode({ ...current, ...record.previous })
+      })
+    ),
+    // An unreadable record leaves nothing to restore either; its message says why.
+    Effect.catchTag("SafeLineOperationError", (error) =>
+      Effect.succeed<RestorePlan>({
+        restorable: false,
+        reason: error.reason === "mode_changed" ? "mode_changed" : "nothing_to_restore",
+        message: error.message
+      })
+    )
+  )
+
+  /**
+   * Puts back the map before the last recorded change, only if SafeLine still has the map that
+   * change left, and claims the record first (compare-and-swap on its version), so two replicas
+   * never both restore, and a later change by someone else is never silently reverted.
+   */
   const restoreProtectionMode: Effect.Effect<ModeChange, SafeLineError | SafeLineOperationError> = writes.withPermits(
     1
   )(
     Effect.gen(function* () {
-      const remembered = yield* Ref.get(previousModes)
-      if (Option.isNone(remembered)) {
-        return yield* new SafeLineOperationError({
-          reason: "nothing_to_restore",
-          message:
-            "There is no previous protection mode to restore: the agent has not changed the mode since it started. Name a mode instead (block, strict, detect or off)."
-        })
+      const { record, current } = yield* restorable
+      const target = { ...current, ...record.previous }
+      const claimed = yield* Effect.mapError(
+        history.replaceModeChange(record.version, current, target),
+        historyUnavailable
+      )
+      if (Option.isNone(claimed)) return yield* changedSince(record.current, current)
+      const change = yield* putModes(current, target).pipe(
+        // SafeLine refused: give the record back, so it still describes what SafeLine has.
+        Effect.tapError(() =>
+          history.replaceModeChange(claimed.value.version, record.previous, record.current).pipe(Effect.ignore)
+        )
+      )
+      if (!sameMap(change.current.modules, target)) {
+        yield* history
+          .replaceModeChange(claimed.value.version, current, change.current.modules)
+          .pipe(Effect.catchAll((error) => Effect.logWarning(`restored mode not recorded: ${error.message}`)))
       }
-      const before = yield* client.getMode
-      return yield* applyModes(before, { ...before, ...remembered.value })
+      return change
     })
   )
+
+  /**
+   * A scheduled revert: puts `restoreTo` back only if SafeLine still has `expected` (the map the
+   * timed change left); fails with "mode_changed" otherwise, changing nothing.
+   */
+  const revertProtectionMode = (
+    expected: ModuleMap,
+    restoreTo: ModuleMap
+  ): Effect.Effect<ModeChange, SafeLineError | SafeLineOperationError> =>
+    writes.withPermits(1)(
+      Effect.gen(function* () {
+        const current = yield* client.getMode
+        if (!sameMap(current, expected)) return yield* changedSince(expected, current)
+        const change = yield* putModes(current, { ...current, ...restoreTo })
+        yield* remember(current, change.current.modules)
+        return change
+      })
+    )
 
   const findBlocklist: Effect.Effect<IpGroup | undefined, SafeLineError> = Effect.map(
     client.listIpGroups(GROUP_LIST_TOP),
@@ -543,7 +667,9 @@ const make = Effect.gen(function* () {
     attackSummary,
     protectionMode,
     setProtectionMode,
+    restorePlan,
     restoreProtectionMode,
+    revertProtectionMode,
     blacklistAdd,
     blacklistRemove
   } as const
@@ -553,5 +679,8 @@ export class SafeLineOps extends Context.Tag("security-agent/SafeLineOps")<
   SafeLineOps,
   Effect.Effect.Success<typeof make>
 >() {
-  static readonly layer = Layer.effect(SafeLineOps, make)
+  /** Over the deployment's ChangeHistory (the app's). */
+  static readonly layerWithHistory = Layer.effect(SafeLineOps, make)
+  /** Over a history of its own, in this process only (tests, standalone tools). */
+  static readonly layer = SafeLineOps.layerWithHistory.pipe(Layer.provide(ChangeHistory.memory))
 }

@@ -1,9 +1,10 @@
-// Sessions in Redis, shared by every replica: TTL by key expiry, a cap kept with a sorted set of
-// ids by last update, and turns of one session serialised across replicas by a leased lock key.
+// Sessions in Redis (or a Redis Cluster), shared by every replica: TTL by key expiry, a cap kept
+// with a sorted set of ids by last update, and turns of one session serialised across replicas by
+// a leased lock key in the session's hash slot. Scripts are loaded once and declare their keys.
 import { randomUUID } from "node:crypto"
 import { Clock, type ConfigError, Duration, Effect, Either, Layer, Random, Runtime, Schema, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { openRedis, REDIS_TIMEOUT_MS } from "./RedisConnection.js"
+import { connectInBackground, defineScript, openRedis, REDIS_TIMEOUT_MS } from "./RedisConnection.js"
 import {
   capHistory,
   emptySession,
@@ -15,7 +16,10 @@ import {
 import { SessionStore, type SessionStoreService } from "./SessionStore.js"
 
 export const SESSION_KEY_PREFIX = "sa:session:"
-export const LOCK_KEY_PREFIX = "sa:lock:"
+/** A session's key, hashed whole (session ids carry no braces). */
+export const sessionKey = (sessionId: string) => `${SESSION_KEY_PREFIX}${sessionId}`
+/** Its lock: the session key as the hash tag, so both live in the same cluster slot. */
+export const lockKey = (sessionId: string) => `{${sessionKey(sessionId)}}:lock`
 /** Sorted set of session ids scored by their last update (epoch ms): the cap's eviction order. */
 export const SESSION_INDEX_KEY = "sa:sessions"
 
@@ -54,21 +58,20 @@ const SessionJson = Schema.parseJson(
 // Fields added to Session later survive a round trip instead of being stripped.
 const decodeSession = Schema.decodeUnknownEither(SessionJson, { onExcessProperty: "preserve" })
 
-/** Writes the session with its TTL, indexes it, drops expired ids and evicts the oldest beyond the cap. */
-const SAVE_SCRIPT = `
-redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-redis.call("ZADD", KEYS[2], ARGV[3], ARGV[4])
-redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", ARGV[7])
-local excess = redis.call("ZCARD", KEYS[2]) - tonumber(ARGV[5])
+/**
+ * Indexes a saved session, drops expired ids and returns the oldest ids beyond the cap (their
+ * session keys live in other slots, so the caller deletes them one by one).
+ */
+const INDEX_SCRIPT = `
+redis.call("ZADD", KEYS[1], ARGV[1], ARGV[2])
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[4])
+local excess = redis.call("ZCARD", KEYS[1]) - tonumber(ARGV[3])
 if excess > 0 then
-  local oldest = redis.call("ZRANGE", KEYS[2], 0, excess - 1)
-  for _, id in ipairs(oldest) do
-    redis.call("DEL", ARGV[6] .. id)
-    redis.call("ZREM", KEYS[2], id)
-  end
-  return #oldest
+  local oldest = redis.call("ZRANGE", KEYS[1], 0, excess - 1)
+  for _, id in ipairs(oldest) do redis.call("ZREM", KEYS[1], id) end
+  return oldest
 end
-return 0
+return {}
 `
 
 /** Deletes the lock only if it still holds our token (the lease may have passed to another turn). */
@@ -91,6 +94,8 @@ export const makeRedisSessionStore: Effect.Effect<
   const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
 
   const { client, target } = yield* openRedis(settings.redisUrl)
+  const indexSession = defineScript(client, "saIndexSession", 1, INDEX_SCRIPT)
+  const releaseLockScript = defineScript(client, "saReleaseLock", 1, RELEASE_SCRIPT)
 
   // One warning per outage and one line when it ends, instead of an error per reconnect attempt.
   let reachable = true
@@ -111,12 +116,7 @@ export const makeRedisSessionStore: Effect.Effect<
 
   // Start-up waits for the first connection at most connectTimeout and never fails: a replica
   // must start (and report not-ready) while Redis is down.
-  yield* Effect.promise(() =>
-    client.connect().then(
-      () => undefined,
-      () => undefined
-    )
-  )
+  yield* connectInBackground(client)
 
   const unavailable = (operation: string, cause: unknown) =>
     new SessionStoreUnavailable({
@@ -130,9 +130,6 @@ export const makeRedisSessionStore: Effect.Effect<
     Effect.tryPromise({ try: run, catch: (cause) => unavailable(operation, cause) }).pipe(
       Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => unavailable(operation, "timed out") })
     )
-
-  const sessionKey = (sessionId: string) => `${SESSION_KEY_PREFIX}${sessionId}`
-  const lockKey = (sessionId: string) => `${LOCK_KEY_PREFIX}${sessionId}`
 
   const load = (sessionId: string) =>
     Effect.flatMap(
@@ -157,21 +154,14 @@ export const makeRedisSessionStore: Effect.Effect<
         messages: capHistory(session.messages, settings.historyMessages),
         updatedAt: now
       }
-      return call("the session save", () =>
-        client.eval(
-          SAVE_SCRIPT,
-          2,
-          sessionKey(sessionId),
-          SESSION_INDEX_KEY,
-          JSON.stringify(stored),
-          ttlMillis,
-          now,
-          sessionId,
-          settings.maxSessions,
-          SESSION_KEY_PREFIX,
-          now - ttlMillis
-        )
-      )
+      return call("the session save", async () => {
+        await client.set(sessionKey(sessionId), JSON.stringify(stored), "PX", ttlMillis)
+        const evicted = (await indexSession(
+          [SESSION_INDEX_KEY],
+          [now, sessionId, settings.maxSessions, now - ttlMillis]
+        )) as Array<string>
+        await Promise.all(evicted.map((id) => client.del(sessionKey(id))))
+      })
     })
 
   interface Lease {
@@ -212,7 +202,7 @@ export const makeRedisSessionStore: Effect.Effect<
   // SET that lands late (Redis stalled) is undone by this compare-and-delete right behind it.
   const releaseLock = (sessionId: string, lease: Lease) =>
     lease.mayHold
-      ? call("the unlock", () => client.eval(RELEASE_SCRIPT, 1, lockKey(sessionId), lease.token)).pipe(
+      ? call("the unlock", () => releaseLockScript([lockKey(sessionId)], [lease.token])).pipe(
           Effect.flatMap((deleted) =>
             deleted === 1 || !lease.held
               ? Effect.void

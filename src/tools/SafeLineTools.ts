@@ -1,5 +1,6 @@
 // The tools the agent nodes call: each SafeLine operation (and the threat lookup) under its
 // CONTRACT.md name, recorded as a tool call (metric + trace event) inside an `execute_tool` span.
+// WAF changes go into the deployment's ChangeHistory (journal; a timed change's revert).
 import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
 import type { AgentName } from "../domain/Agents.js"
 import type { ToolName } from "../domain/Tools.js"
@@ -13,12 +14,14 @@ import {
   type BlacklistChange,
   type ModeChange,
   type ProtectionModeInfo,
+  type RestorePlan,
   type SafeLineOperationError,
   SafeLineOps,
   type SystemInfo,
   type TrafficStats,
   type UserMode
 } from "../safeline/SafeLineOps.js"
+import { type AppliedChange, ChangeHistory, type ScheduledRevert } from "../sessions/ChangeHistory.js"
 import { instrumentToolCall } from "./InstrumentToolCall.js"
 import { type KevLookup, ThreatCatalog, type ThreatInfo } from "./ThreatCatalog.js"
 import { ToolError, type ToolErrorType } from "./ToolError.js"
@@ -31,25 +34,33 @@ export type {
   DetectionRecordView,
   ModeChange,
   ProtectionModeInfo,
+  RestorePlan,
   SystemInfo,
   TrafficStats,
   UserMode
 } from "../safeline/SafeLineOps.js"
+export type { AppliedChange, ScheduledRevert } from "../sessions/ChangeHistory.js"
 export type { KevEntry, KevLookup, ThreatInfo } from "./ThreatCatalog.js"
 
-/** One WAF change applied through the tools. */
-export interface AppliedChange {
-  readonly at: number
-  readonly principal: string
-  readonly sessionId: string
-  readonly action: "set_mode" | "blacklist_add" | "blacklist_remove"
-  /** Mode changes: the user-facing modes before and after. */
-  readonly modeBefore?: string | undefined
-  readonly modeAfter?: string | undefined
-  /** Blacklist changes: the address or range. */
-  readonly target?: string | undefined
-  /** False when SafeLine already was in the requested state. */
-  readonly changed: boolean
+/** A change applied after its audited intent: its audit id, and for a timed change when to undo it. */
+export interface ChangeTiming {
+  readonly changeId: string
+  /** Undo the change this long after it is applied (ms); absent: the change has no end. */
+  readonly revertAfterMillis?: number | undefined
+}
+
+/**
+ * What became of a timed change's revert: stored with the change; not needed (the change changed
+ * nothing, so there is nothing to undo); or not stored, so the change has no end.
+ */
+export type RevertSchedule =
+  | { readonly scheduled: true; readonly at: number }
+  | { readonly scheduled: false; readonly nothingChanged: boolean; readonly reason: string }
+
+/** How a due revert ended: applied, or skipped because the state it undoes is gone. */
+export interface RevertResult {
+  readonly outcome: "ok" | "skipped"
+  readonly detail: string
 }
 export { ToolError } from "./ToolError.js"
 
@@ -66,13 +77,24 @@ export interface SafeLineToolsService {
   /** tool_get_protection_mode */
   readonly getProtectionMode: (agent: AgentName) => Effect.Effect<ProtectionModeInfo, ToolError>
   /** tool_set_protection_mode */
-  readonly setProtectionMode: (agent: AgentName, mode: UserMode) => Effect.Effect<ModeChange, ToolError>
+  readonly setProtectionMode: (
+    agent: AgentName,
+    mode: UserMode,
+    timing?: ChangeTiming
+  ) => Effect.Effect<ModeChange & { readonly revert?: RevertSchedule }, ToolError>
   /**
-   * tool_set_protection_mode: back to the module map before the last change this process made
-   * (a restore is a change too, so a second restore undoes the first); fails with errorType
-   * "not_found" when nothing was changed yet.
+   * tool_set_protection_mode: back to the module map before the last recorded change, on any
+   * replica (a restore is a change too, so a second restore undoes the first); fails with
+   * errorType "not_found" when nothing was changed yet, "other" when the mode changed since.
    */
   readonly restoreProtectionMode: (agent: AgentName) => Effect.Effect<ModeChange, ToolError>
+  /** tool_get_protection_mode: whether a restore would run now, without changing anything. */
+  readonly restorePlan: (agent: AgentName) => Effect.Effect<RestorePlan, ToolError>
+  /**
+   * A due revert of a timed change (the scheduler's): the mode back only if the timed change's
+   * map is still in force, or the one blocklist entry removed. Journaled like any change.
+   */
+  readonly applyRevert: (revert: ScheduledRevert, changeId: string) => Effect.Effect<RevertResult, ToolError>
   /**
    * tool_manage_ip_blacklist. `comment` is recorded on the span only: SafeLine IP groups keep no
    * per-address comments, and the group's own comment is how the agent finds its blocklist.
@@ -81,16 +103,17 @@ export interface SafeLineToolsService {
     agent: AgentName,
     operation: "add" | "remove",
     target: string,
-    comment?: string
-  ) => Effect.Effect<BlacklistChange, ToolError>
+    comment?: string,
+    timing?: ChangeTiming
+  ) => Effect.Effect<BlacklistChange & { readonly revert?: RevertSchedule }, ToolError>
   /** tool_cve_lookup: by CVE id, CWE id, attack_type number or name, or free text. */
   readonly cveLookup: (agent: AgentName, query: string) => Effect.Effect<ReadonlyArray<ThreatInfo>, ToolError>
   /** tool_cve_lookup for one CVE id: its CISA KEV entry (or its absence, with the catalog version). */
   readonly kevLookup: (agent: AgentName, cveId: string) => Effect.Effect<KevLookup, ToolError>
   /**
-   * The WAF changes applied through this process (mode changes, blacklist changes), oldest
-   * first, with when, by whom and in which session: what a report lists as "actions taken" and
-   * how it tells which mode was in force when.
+   * The WAF changes applied through the agent on any replica (mode changes, blacklist changes),
+   * oldest first, with when, by whom and in which session: what a report lists as "actions
+   * taken" and how it tells which mode was in force when. Empty (and logged) when unreadable.
    */
   readonly changeJournal: Effect.Effect<ReadonlyArray<AppliedChange>>
   /**
@@ -115,6 +138,8 @@ const SAFELINE_ERROR_TYPES: Readonly<Record<SafeLineFailure, ToolErrorType>> = {
 
 const OPERATION_ERROR_TYPES: Readonly<Record<SafeLineOperationError["reason"], ToolErrorType>> = {
   nothing_to_restore: "not_found",
+  mode_changed: "other",
+  history_unavailable: "other",
   invalid_target: "invalid_target",
   truncated_group: "invalid_response"
 }
@@ -137,8 +162,8 @@ const make = Effect.gen(function* () {
   const catalog = yield* ThreatCatalog
   /** The origin once SafeLine has told it: it does not change under a running process. */
   const origin = yield* Ref.make(Option.none<"simulator" | "safeline">())
-  const journal = yield* Ref.make<ReadonlyArray<AppliedChange>>([])
-  /** Records an applied change with the turn's principal and session. */
+  const history = yield* ChangeHistory
+  /** Records an applied change with the turn's principal and session; a lost entry is logged, the change stands. */
   const remember = (change: Omit<AppliedChange, "at" | "principal" | "sessionId">) =>
     Effect.gen(function* () {
       const at = yield* Clock.currentTimeMillis
@@ -149,15 +174,50 @@ const make = Effect.gen(function* () {
         principal: Option.match(turn, { onNone: () => "unknown", onSome: (t) => t.principal.name }),
         sessionId: Option.match(turn, { onNone: () => "", onSome: (t) => t.sessionId })
       }
-      // Bounded: a long-running process keeps the latest changes only.
-      yield* Ref.update(journal, (all) => [...all.slice(-499), entry])
+      yield* history
+        .appendJournal(entry)
+        .pipe(Effect.catchAll((error) => Effect.logWarning(`WAF change not journaled: ${error.message}`)))
     })
-  const modeChanged = (change: ModeChange) =>
+  const modeChanged = (change: ModeChange, extra: Partial<AppliedChange> = {}) =>
     remember({
       action: "set_mode",
       modeBefore: change.previous.mode,
       modeAfter: change.current.mode,
-      changed: change.previous.mode !== change.current.mode
+      changed: change.previous.mode !== change.current.mode,
+      ...extra
+    })
+
+  /** Stores the revert of a timed change; the reply says plainly when the change has no end. */
+  const scheduleRevert = (
+    timing: ChangeTiming | undefined,
+    build: (dueAt: number, common: Omit<ScheduledRevert, "action" | "before" | "after" | "target">) => ScheduledRevert,
+    changed: boolean,
+    unchangedReason: string
+  ): Effect.Effect<RevertSchedule | undefined> =>
+    Effect.gen(function* () {
+      if (timing?.revertAfterMillis === undefined) return undefined
+      if (!changed) return { scheduled: false, nothingChanged: true, reason: unchangedReason } as const
+      const now = yield* Clock.currentTimeMillis
+      const turn = yield* getTurn
+      const dueAt = now + timing.revertAfterMillis
+      const revert = build(dueAt, {
+        changeId: timing.changeId,
+        dueAt,
+        createdAt: now,
+        principal: Option.match(turn, { onNone: () => "unknown", onSome: (t) => t.principal.name }),
+        sessionId: Option.match(turn, { onNone: () => "", onSome: (t) => t.sessionId }),
+        attempts: 0
+      })
+      return yield* history.scheduleRevert(revert).pipe(
+        Effect.as<RevertSchedule>({ scheduled: true, at: dueAt }),
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logError(`timed WAF change ${timing.changeId} has no end: ${error.message}`), {
+            scheduled: false,
+            nothingChanged: false,
+            reason: `its revert could not be stored (${error.message})`
+          } as const)
+        )
+      )
     })
 
   /** Runs one tool call in its span and records it, whatever the outcome. */
@@ -182,27 +242,99 @@ const make = Effect.gen(function* () {
       })(ops.attackSummary(query)),
     getSystemInfo: (agent) => instrument(agent, "tool_get_system_info")(ops.systemInfo),
     getProtectionMode: (agent) => instrument(agent, "tool_get_protection_mode")(ops.protectionMode),
-    setProtectionMode: (agent, mode) =>
+    setProtectionMode: (agent, mode, timing) =>
       instrument(agent, "tool_set_protection_mode", { "safeline.mode": mode })(
-        Effect.tap(ops.setProtectionMode(mode), modeChanged)
+        Effect.gen(function* () {
+          const change = yield* ops.setProtectionMode(mode)
+          const revert = yield* scheduleRevert(
+            timing,
+            (_, common) => ({
+              ...common,
+              action: "set_mode",
+              before: change.previous.modules,
+              after: change.current.modules
+            }),
+            change.previous.mode !== change.current.mode,
+            `the mode already was ${change.current.mode}, so there is nothing to revert`
+          )
+          yield* modeChanged(change, {
+            changeId: timing?.changeId,
+            revertAt: revert?.scheduled === true ? revert.at : undefined
+          })
+          return revert === undefined ? change : { ...change, revert }
+        })
       ),
     restoreProtectionMode: (agent) =>
       instrument(agent, "tool_set_protection_mode", { "safeline.mode": "previous" })(
-        Effect.tap(ops.restoreProtectionMode, modeChanged)
+        Effect.tap(ops.restoreProtectionMode, (change) => modeChanged(change))
       ),
-    manageIpBlacklist: (agent, operation, target, comment) =>
+    restorePlan: (agent) => instrument(agent, "tool_get_protection_mode")(ops.restorePlan),
+    applyRevert: (revert, changeId) =>
+      revert.action === "set_mode"
+        ? instrument("config_manager", "tool_set_protection_mode", { "safeline.mode": "scheduled_revert" })(
+            ops.revertProtectionMode(revert.after ?? {}, revert.before ?? {}).pipe(
+              Effect.tap((change) => modeChanged(change, { changeId, revertOf: revert.changeId })),
+              Effect.map(
+                (change): RevertResult => ({
+                  outcome: "ok",
+                  detail: `protection mode back to ${change.current.mode} (was ${change.previous.mode})`
+                })
+              ),
+              Effect.catchIf(
+                (error) => error._tag === "SafeLineOperationError" && error.reason === "mode_changed",
+                (error) => Effect.succeed<RevertResult>({ outcome: "skipped", detail: error.message })
+              )
+            )
+          )
+        : instrument("config_manager", "tool_manage_ip_blacklist", {
+            "safeline.blacklist.operation": "remove",
+            "safeline.blacklist.target": (revert.target ?? "").slice(0, 64)
+          })(
+            ops.blacklistRemove(revert.target ?? "").pipe(
+              Effect.tap((change) =>
+                remember({
+                  action: "blacklist_remove",
+                  target: change.target,
+                  changed: change.changed,
+                  changeId,
+                  revertOf: revert.changeId
+                })
+              ),
+              Effect.map(
+                (change): RevertResult =>
+                  change.changed
+                    ? { outcome: "ok", detail: `${change.target} removed from the blocklist` }
+                    : { outcome: "skipped", detail: `${change.target} was no longer in the blocklist` }
+              )
+            )
+          ),
+    manageIpBlacklist: (agent, operation, target, comment, timing) =>
       instrument(agent, "tool_manage_ip_blacklist", {
         "safeline.blacklist.operation": operation,
         "safeline.blacklist.target": target.slice(0, 64),
         ...(comment === undefined ? {} : { "safeline.blacklist.comment": comment.slice(0, 200) })
       })(
-        Effect.tap(operation === "add" ? ops.blacklistAdd(target) : ops.blacklistRemove(target), (change) =>
-          remember({
+        Effect.gen(function* () {
+          const change = yield* operation === "add" ? ops.blacklistAdd(target) : ops.blacklistRemove(target)
+          // Only a ban is timed; an entry that was there before stays when the time is up.
+          const revert =
+            operation === "add"
+              ? yield* scheduleRevert(
+                  timing,
+                  (_, common) => ({ ...common, action: "blacklist_add", target: change.target }),
+                  change.changed,
+                  `${change.target} already was blacklisted, so it stays blacklisted`
+                )
+              : undefined
+          yield* remember({
             action: operation === "add" ? "blacklist_add" : "blacklist_remove",
             target: change.target,
-            changed: change.changed
+            changed: change.changed,
+            changeId: timing?.changeId,
+            revertAt: revert?.scheduled === true ? revert.at : undefined
           })
-        )
+          return revert === undefined ? change : { ...change, revert }
+        })
       ),
     cveLookup: (agent, query) =>
       instrument(agent, "tool_cve_lookup", { "threat.query": query.slice(0, 100) })(
@@ -212,7 +344,11 @@ const make = Effect.gen(function* () {
       instrument(agent, "tool_cve_lookup", { "threat.query": cveId.slice(0, 100) })(
         Effect.sync(() => catalog.kev(cveId))
       ),
-    changeJournal: Ref.get(journal),
+    changeJournal: history.journal.pipe(
+      Effect.catchAll((error) =>
+        Effect.as(Effect.logWarning(`the WAF change journal is unavailable: ${error.message}`), [])
+      )
+    ),
     dataOrigin: Effect.flatMap(Ref.get(origin), (known) =>
       Option.isSome(known)
         ? Effect.succeed(known.value)
@@ -230,9 +366,12 @@ const make = Effect.gen(function* () {
 })
 
 export class SafeLineTools extends Context.Tag("security-agent/SafeLineTools")<SafeLineTools, SafeLineToolsService>() {
-  /** The tools over a SafeLine client (the operations and the bundled threat data included). */
-  static readonly layer: Layer.Layer<SafeLineTools, never, Telemetry | SafeLineClient> = Layer.effect(
-    SafeLineTools,
-    make
-  ).pipe(Layer.provide(Layer.merge(SafeLineOps.layer, ThreatCatalog.layer)))
+  /** The tools over a SafeLine client and the deployment's ChangeHistory (the app's). */
+  static readonly layerWithHistory: Layer.Layer<SafeLineTools, never, Telemetry | SafeLineClient | ChangeHistory> =
+    Layer.effect(SafeLineTools, make).pipe(
+      Layer.provide(Layer.merge(SafeLineOps.layerWithHistory, ThreatCatalog.layer))
+    )
+  /** The tools with a change history of their own, in this process only (tests, standalone use). */
+  static readonly layer: Layer.Layer<SafeLineTools, never, Telemetry | SafeLineClient> =
+    SafeLineTools.layerWithHistory.pipe(Layer.provide(ChangeHistory.memory))
 }

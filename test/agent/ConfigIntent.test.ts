@@ -57,7 +57,11 @@ describe("parseConfigIntent", () => {
   })
 
   it("does not take a decimal number for an address", () => {
-    expect(parseConfigIntent("switch to block mode for 2.5 hours")).toEqual({ kind: "set_mode", mode: "block" })
+    expect(parseConfigIntent("switch to block mode for 2.5 hours")).toEqual({
+      kind: "set_mode",
+      mode: "block",
+      durationMillis: 9_000_000
+    })
   })
 
   it.each([

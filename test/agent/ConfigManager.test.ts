@@ -4,6 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
 import { ConfirmationGuard } from "../../src/agent/ConfirmationGuard.js"
+import { newTurnState } from "../../src/agent/GraphState.js"
 import { configManagerNode } from "../../src/agent/nodes/ConfigManager.js"
 import { Turn } from "../../src/agent/Turn.js"
 import type { Principal } from "../../src/domain/Principal.js"
@@ -226,17 +227,9 @@ describe("GUARDRAIL_AUDIT_ENABLED=false", () => {
         "2",
         olga
       )(
-        configManagerNode({
-          sessionId: "d-2",
-          message: `confirm ${code}`,
-          history: [],
-          next: "config_manager",
-          reply: "",
-          sources: [],
-          pendingAction: pending,
-          selfrag: [],
-          failed: false
-        })
+        configManagerNode(
+          newTurnState({ sessionId: "d-2", message: `confirm ${code}`, history: [], pendingAction: pending })
+        )
       )
       expect(update.reply).toMatch(
         /Nothing was changed \(turn protection off\): WAF changes are refused while the guardrail audit is off/

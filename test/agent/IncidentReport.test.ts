@@ -189,3 +189,51 @@ describe("incident report figures (property)", () => {
     )
   })
 })
+
+describe("incident report: bans lifted since", () => {
+  it("recommends a ban again once it was lifted (by hand or by a timed ban's revert), not 'already blacklisted'", () => {
+    const event: AttackEvent = {
+      id: 1,
+      ip: "203.0.113.1",
+      protocol: 1,
+      host: "shop.example.com",
+      dst_port: 443,
+      country: "NL",
+      province: "",
+      city: "",
+      start_at: T0,
+      end_at: T0 + 1000,
+      updated_at: T0 + 1000,
+      deny_count: 3,
+      pass_count: 2,
+      finished: true
+    }
+    const summary = summarizeAttacks({
+      window: { startMs: T0, endMs: T0 + HOUR },
+      events: [event],
+      eventsTotal: 1,
+      records: [],
+      recordsTotal: 0,
+      blocklist: []
+    })
+    const ban = { principal: "bob", sessionId: "x", target: "203.0.113.1", changed: true } as const
+    const report = (journal: Array<AppliedChange>) =>
+      buildIncidentReport({
+        summary,
+        windowLabel: "the last hour",
+        stats: stats(1),
+        currentMode: "block",
+        journal,
+        sessionId: SESSION,
+        threats: []
+      })
+    const stillBanned = report([{ ...ban, at: T0, action: "blacklist_add" }])
+    expect(stillBanned).toContain("Already blacklisted, nothing to do: 203.0.113.1")
+    const lifted = report([
+      { ...ban, at: T0, action: "blacklist_add" },
+      { ...ban, at: T0 + 10, principal: "scheduler", action: "blacklist_remove" }
+    ])
+    expect(lifted).not.toContain("Already blacklisted")
+    expect(lifted).toContain('"ban 203.0.113.1"')
+  })
+})

@@ -266,7 +266,8 @@ describe("security-agent traffic", () => {
     Effect.gen(function* () {
       const run = yield* runTraffic(["--target", "http://134744072/", "--count", "1"])
       expect(failure(run.exit)).toContain("--i-own-this-target")
-      expect(run.stderr).toMatch(/level=ERROR .*message="traffic run refused" .*target=http:\/\/134744072\//)
+      // Logged as the URL parser reads it: the decimal spelling shows the address it means.
+      expect(run.stderr).toMatch(/level=ERROR .*message="traffic run refused" .*target=http:\/\/8\.8\.8\.8\//)
       expect(run.stdout).toBe("")
     })
   )

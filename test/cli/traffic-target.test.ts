@@ -3,6 +3,7 @@
 // address (decimal, hex, IPv4-mapped IPv6, credentials, other schemes) refused.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { loggableTarget } from "../../src/cli/TrafficCommand.js"
 import { checkTarget, classifyAddress, type Resolve } from "../../src/cli/TrafficTarget.js"
 
 /** A resolver for names under .test, so no test depends on real DNS. */
@@ -147,4 +148,17 @@ describe("traffic targets", () => {
       expect(classifyAddress(target.address).class).toBe("local")
     })
   )
+})
+
+describe("traffic targets: cloud metadata and logs", () => {
+  it("treats AWS's IPv6 metadata range (inside the ULA range) as needing --i-own-this-target", () => {
+    expect(classifyAddress("fd00:ec2::254")).toEqual({ range: "cloudMetadata", class: "owned" })
+    expect(classifyAddress("fd00:ec2::253").class).toBe("owned")
+    expect(classifyAddress("fd12:3456::7").class).toBe("local")
+  })
+
+  it("never logs a refused target's password or query token", () => {
+    expect(loggableTarget("http://admin:S3cr3tPass@127.0.0.1:1/x?token=abc#frag")).toBe("http://127.0.0.1:1/x")
+    expect(loggableTarget("not a url://user:pw@host/p?secret=1")).not.toMatch(/pw|secret/)
+  })
 })

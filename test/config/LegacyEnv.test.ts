@@ -276,6 +276,41 @@ describe("old and new names together: the new one wins, with a note", () => {
     })
   )
 
+  it.effect("OPENAI_BASE_URL with OPENAI_MODEL and OPENAI_API_KEY: all three mean what they say, for that server", () =>
+    Effect.gen(function* () {
+      const mixed = yield* resolve({
+        LLM_PROVIDER: "vllm",
+        OPENAI_BASE_URL: "http://new:8000/v1",
+        OPENAI_MODEL: "qwen",
+        OPENAI_API_KEY: "sk-own-server-key-000000000000",
+        VLLM_MODEL: "old-model"
+      })
+      expect(mixed.settings.llm.provider).toBe("openai")
+      expect(mixed.settings.llm.openaiModel).toBe("qwen")
+      expect(Option.map(mixed.settings.llm.openaiApiKey, Redacted.value)).toEqual(
+        Option.some("sk-own-server-key-000000000000")
+      )
+      expect(mixed.notes.join("\n")).not.toContain("sk-own")
+    })
+  )
+
+  it.effect("a base URL with a query or fragment (where gateways put tokens) is refused, never echoed", () =>
+    Effect.gen(function* () {
+      const message = yield* refusal({
+        LLM_PROVIDER: "vllm",
+        VLLM_BASE_URL: "http://gw.example/v1?api_key=SECRETKEY123"
+      })
+      expect(message).toContain("VLLM_BASE_URL")
+      expect(message).not.toContain("SECRETKEY123")
+      const ollama = yield* refusal({
+        LLM_PROVIDER: "ollama",
+        OLLAMA_MODEL: "m",
+        OLLAMA_BASE_URL: "http://h:11434/#tok"
+      })
+      expect(ollama).toContain("OLLAMA_BASE_URL")
+    })
+  )
+
   it.effect("EMBEDDINGS_MODEL over EMBEDDING_MODEL; EMBEDDING_MODEL alone is renamed", () =>
     Effect.gen(function* () {
       const both = yield* resolve({ EMBEDDING_MODEL: "all-MiniLM-L6-v2", EMBEDDINGS_MODEL: "nomic-embed-text" })

@@ -87,10 +87,13 @@ describe("ConfirmationGuard on Redis (two replicas)", () => {
       const client = yield* inspect(2)
       const keys = yield* Effect.promise(() => client.keys("*"))
       const values = yield* Effect.forEach(keys, (key) =>
-        Effect.promise(
-          async (): Promise<unknown> =>
-            (await client.type(key)) === "string" ? client.get(key) : client.zrange(key, 0, -1)
-        )
+        Effect.promise(async (): Promise<unknown> => {
+          const type = await client.type(key)
+          if (type === "string") return client.get(key)
+          if (type === "hash") return client.hgetall(key)
+          if (type === "list") return client.lrange(key, 0, -1)
+          return client.zrange(key, 0, -1)
+        })
       )
       expect(JSON.stringify(values)).not.toContain(CODE_KEY)
     })

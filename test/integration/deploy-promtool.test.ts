@@ -45,7 +45,7 @@ describe("alert rules checked by promtool", () => {
     const broken = groups.map((g) => ({
       ...g,
       rules: g.rules.map((r) =>
-        r.alert === "SecurityAgentHandoffLoop" ? { ...r, expr: r.expr.replace("> 1.5", "> 3") } : r
+        r.alert === "SecurityAgentHandoffLoop" ? { ...r, expr: r.expr.replace("> 5", "> 7") } : r
       )
     }))
     const { testFiles } = stageRuleTests(broken)

@@ -13,10 +13,11 @@ import type { WafChangeEntry } from "../../observability/ChangeAudit.js"
 import { getTurn } from "../../observability/Correlation.js"
 import { Telemetry } from "../../observability/Telemetry.js"
 import type { PendingAction } from "../../sessions/Session.js"
-import { SafeLineTools } from "../../tools/SafeLineTools.js"
-import { type ConfigIntent, parseConfigIntent, type UserMode } from "../ConfigIntent.js"
+import { type RevertSchedule, SafeLineTools } from "../../tools/SafeLineTools.js"
+import { type ConfigIntent, describeDuration, parseConfigIntent, type UserMode } from "../ConfigIntent.js"
 import { type CodeThrottle, ConfirmationGuard } from "../ConfirmationGuard.js"
 import { withDataSourceLine } from "../DataSource.js"
+import { refersToEarlierTarget, targetFromEarlierStep } from "../EarlierStepTarget.js"
 import type { TurnState, TurnUpdate } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 import { validateTarget } from "../TargetValidation.js"
@@ -45,6 +46,28 @@ const throttledReply = (principal: string, throttle: CodeThrottle, summary: stri
 
 /** "14:05:09 UTC": when a pending change expires, in the one time zone every operator shares. */
 const clockTime = (epochMillis: number): string => `${new Date(epochMillis).toISOString().slice(11, 19)} UTC`
+
+/** When a timed change reverts: the time, with the date when it is not within the next day. */
+const revertTime = (at: number, now: number): string =>
+  at - now < 20 * 3600_000
+    ? `${clockTime(at).replace(/:\d\d UTC$/, "")} UTC`
+    : `${new Date(at).toISOString().slice(0, 16).replace("T", " ")} UTC`
+
+/** The reply's line about a timed change: when it reverts, or plainly that it has no end. */
+const revertLine = (revert: RevertSchedule | undefined, what: string, now: number): string =>
+  revert === undefined
+    ? ""
+    : revert.scheduled
+      ? ` It reverts ${what} at ${revertTime(revert.at, now)} (scheduled; the revert is audited, and skipped if someone changes it again first).`
+      : revert.nothingChanged
+        ? ` No revert is scheduled: ${revert.reason}.`
+        : ` This change has no end: ${revert.reason}. Undo it yourself when the time is up.`
+
+/** "for 1 hour (reverted automatically, at about 14:05 UTC if confirmed now)" */
+const timedSuffix = (durationMillis: number | undefined, now: number): string =>
+  durationMillis === undefined
+    ? ""
+    : ` for ${describeDuration(durationMillis)} (reverted automatically, at about ${revertTime(now + durationMillis, now)} if confirmed now)`
 
 const AUDIT_OFF =
   "WAF changes are refused while the guardrail audit is off (GUARDRAIL_AUDIT_ENABLED=false), since every change must leave an audit record"
@@ -89,27 +112,40 @@ export const configManagerNode = (state: TurnState) =>
         telemetry.recordGuardrail(
           metadata === undefined ? { gate, decision, reason } : { gate, decision, reason, metadata }
         )
-      const intent = parseConfigIntent(state.message)
+      // "ban the worst one" after a step that found the top source: that address, said where from.
+      const earlier = state.results.length === 0 ? undefined : targetFromEarlierStep(state.message, state.results)
+      const intent = parseConfigIntent(earlier?.request ?? state.message)
       const stored = state.pendingAction
       const active = stored !== null && now <= stored.expiresAt ? stored : null
 
-      const execute = (pending: PendingAction) =>
+      const execute = (pending: PendingAction, changeId: string) =>
         Effect.gen(function* () {
           const p = pending.params
+          // A timed change: its revert is stored with it, under the change's audit id.
+          const timing = {
+            changeId,
+            revertAfterMillis: p.duration_seconds === undefined ? undefined : Number(p.duration_seconds) * 1000
+          }
           switch (pending.action) {
             case "set_mode": {
-              const change = yield* tools.setProtectionMode("config_manager", p.mode as UserMode)
-              return `Protection mode is now ${change.current.mode} (was ${change.previous.mode}): ${MODE_EFFECT[p.mode as UserMode]}. Say "restore the previous mode" to undo.`
+              const change = yield* tools.setProtectionMode("config_manager", p.mode as UserMode, timing)
+              return `Protection mode is now ${change.current.mode} (was ${change.previous.mode}): ${MODE_EFFECT[p.mode as UserMode]}.${change.revert === undefined ? ` Say "restore the previous mode" to undo.` : revertLine(change.revert, `to ${change.previous.mode}`, now)}`
             }
             case "restore_mode": {
               const change = yield* tools.restoreProtectionMode("config_manager")
               return `Restored the previous protection mode: now ${change.current.mode} (was ${change.previous.mode}).`
             }
             case "blacklist_ip": {
-              const change = yield* tools.manageIpBlacklist("config_manager", "add", p.target!, p.comment || undefined)
+              const change = yield* tools.manageIpBlacklist(
+                "config_manager",
+                "add",
+                p.target!,
+                p.comment || undefined,
+                timing
+              )
               return change.changed
-                ? `${change.target} is blacklisted: added to IP group #${change.groupId} (security-agent blocklist), enforced by deny policy #${change.policyId}.`
-                : `${change.target} was already blacklisted (IP group #${change.groupId}, deny policy #${change.policyId}); nothing changed.`
+                ? `${change.target} is blacklisted: added to IP group #${change.groupId} (security-agent blocklist), enforced by deny policy #${change.policyId}.${revertLine(change.revert, "(the entry is removed)", now)}`
+                : `${change.target} was already blacklisted (IP group #${change.groupId}, deny policy #${change.policyId}); nothing changed.${revertLine(change.revert, "", now)}`
             }
             case "unblock_ip": {
               const change = yield* tools.manageIpBlacklist("config_manager", "remove", p.target!)
@@ -165,7 +201,7 @@ export const configManagerNode = (state: TurnState) =>
               Effect.logError(`WAF change ${entry.changeId} (${pending.action}) is unaudited: ${message}`)
             ])
 
-          const applied = yield* Effect.exit(execute(pending)).pipe(
+          const applied = yield* Effect.exit(execute(pending, entry.changeId)).pipe(
             Effect.onInterrupt(() =>
               writeOutcome({
                 status: "error",
@@ -323,11 +359,24 @@ export const configManagerNode = (state: TurnState) =>
           )
         }
         case "none": {
+          if (refersToEarlierTarget(state.message)) {
+            return done(
+              `I can't tell which address "${state.message.slice(0, 80)}" means: no earlier step of this turn found a source address to act on, and I never take a target from free text. Name the address ("ban 203.0.113.7"), or ask "who attacked us most in the last hour? ban the worst one".`,
+              stored
+            )
+          }
           const mode = yield* tools.getProtectionMode("config_manager")
           return done(
             yield* withDataSourceLine(
               `The protection mode is ${mode.mode}. I can change it ("switch to block mode", "detect mode", "strict mode", "turn protection off", "restore the previous mode") or manage the IP blacklist ("ban 203.0.113.7", "unblock 203.0.113.7"); every change asks for a confirmation code.`
             ),
+            stored
+          )
+        }
+        case "invalid_duration": {
+          yield* guard("pre_tool_validation", "deny", "invalid_duration", { requested: intent.requested })
+          return done(
+            `I won't make that change as asked ("${intent.requested}"): ${intent.detail}. Nothing was changed and no confirmation code was issued.`,
             stored
           )
         }
@@ -380,11 +429,18 @@ export const configManagerNode = (state: TurnState) =>
           if (change.kind === "set_mode") {
             yield* guard("pre_tool_validation", "allow", "mode_valid", { mode: change.mode })
             params = { mode: change.mode }
-            summary = `switch protection to ${change.mode} mode (${MODE_EFFECT[change.mode]})`
+            summary = `switch protection to ${change.mode} mode (${MODE_EFFECT[change.mode]})${timedSuffix(change.durationMillis, now)}`
+            if (change.durationMillis !== undefined) params.duration_seconds = String(change.durationMillis / 1000)
           } else if (change.kind === "restore_mode") {
+            // Refused now, before a code, when there is nothing to restore or the mode changed since.
+            const plan = yield* tools.restorePlan("config_manager")
+            if (!plan.restorable) {
+              yield* guard("pre_tool_validation", "deny", "no_previous_mode", { problem: plan.reason })
+              return done(plan.message, stored)
+            }
             yield* guard("pre_tool_validation", "allow", "mode_valid", { mode: "previous" })
             params = {}
-            summary = "restore the protection mode that was in effect before the last change"
+            summary = `restore the protection mode that was in effect before the last change (now ${plan.current.mode}; back to ${plan.restoresTo.mode})`
           } else {
             const checked = validateTarget(change.target, {
               minPrefixV4: config.guardrails.blacklistMinPrefixV4,
@@ -404,7 +460,8 @@ export const configManagerNode = (state: TurnState) =>
             yield* guard("pre_tool_validation", "allow", "ip_valid", { target: checked.target })
             if (change.kind === "blacklist_ip") {
               params = { target: checked.target, comment: change.comment }
-              summary = `blacklist ${checked.target} (deny all its requests)`
+              if (change.durationMillis !== undefined) params.duration_seconds = String(change.durationMillis / 1000)
+              summary = `blacklist ${checked.target} (deny all its requests)${timedSuffix(change.durationMillis, now)}${earlier?.ip === checked.target ? `; target: ${earlier.provenance}` : ""}`
             } else {
               params = { target: checked.target }
               summary = `remove ${checked.target} from the blacklist`

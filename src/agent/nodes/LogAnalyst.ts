@@ -6,6 +6,7 @@ import { Clock, Effect } from "effect"
 import { type AttackSummary, SafeLineTools } from "../../tools/SafeLineTools.js"
 import { composeReply, formatNumber, formatTime } from "../Compose.js"
 import { withDataSourceLine } from "../DataSource.js"
+import { topSourceFact } from "../EarlierStepTarget.js"
 import type { TurnState } from "../GraphState.js"
 import { instrumentNode } from "../NodeRunner.js"
 import { formatRange, parseTimeWindow, unservableReply } from "../TimeWindow.js"
@@ -107,6 +108,11 @@ export const logAnalystNode = (state: TurnState) =>
         { summary: { ...summary, records: summary.records.slice(0, 10) } },
         lines.join("\n")
       )
-      return { reply: yield* withDataSourceLine(reply), sources: [], failed: false }
+      return {
+        reply: yield* withDataSourceLine(reply),
+        sources: [],
+        failed: false,
+        facts: topSourceFact(summary, window.kind === "range" ? window.label : undefined)
+      }
     })
   )

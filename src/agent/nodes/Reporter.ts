@@ -6,6 +6,7 @@ import { getTurn } from "../../observability/Correlation.js"
 import { SafeLineTools } from "../../tools/SafeLineTools.js"
 import { allToolCalls, composeReply } from "../Compose.js"
 import { withDataSourceLine } from "../DataSource.js"
+import { topSourceFact } from "../EarlierStepTarget.js"
 import type { TurnState } from "../GraphState.js"
 import { buildIncidentReport } from "../IncidentReport.js"
 import { instrumentNode } from "../NodeRunner.js"
@@ -42,6 +43,11 @@ export const reporterNode = (state: TurnState) =>
         threats
       })
       const reply = yield* composeReply("reporter", state.message, { summary, stats, mode, threats, journal }, draft)
-      return { reply: yield* withDataSourceLine(reply), sources: [], failed: false }
+      return {
+        reply: yield* withDataSourceLine(reply),
+        sources: [],
+        failed: false,
+        facts: topSourceFact(summary, window.kind === "range" ? window.label : undefined)
+      }
     })
   )

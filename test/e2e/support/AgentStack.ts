@@ -85,7 +85,12 @@ export const startSimulator = async (dir: string): Promise<SimulatorProcess> => 
 
 export const startService = async (
   dir: string,
-  options: { readonly safeline: SimulatorProcess; readonly otlpEndpoint: string }
+  options: {
+    readonly safeline: SimulatorProcess
+    readonly otlpEndpoint: string
+    /** Settings over the suite's defaults (e.g. an LLM provider). */
+    readonly env?: Readonly<Record<string, string>>
+  }
 ): Promise<AgentService> => {
   dropInheritedSettings()
   const port = await freePort()
@@ -113,7 +118,8 @@ export const startService = async (
       OTEL_SERVICE_NAME: "security-agent",
       // The SDK's standard batch delay (5 s by default): shorter keeps the suite quick.
       OTEL_BSP_SCHEDULE_DELAY: "1000",
-      LOG_LEVEL: "info"
+      LOG_LEVEL: "info",
+      ...options.env
     },
     ready: /Listening on http:\/\/127\.0\.0\.1:\d+/,
     cwd: dir,
