@@ -3,7 +3,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { evaluateGrounding, formatGroundingReport } from "../eval/EvalGrounding.js"
-import { evaluateModelRouting, formatModelRoutingReport } from "../eval/EvalModelRouting.js"
+import { evaluateModelRouting, formatModelRoutingReport, formatSideBySide } from "../eval/EvalModelRouting.js"
 import { evaluateRouting, formatRoutingReport } from "../eval/EvalRouting.js"
 
 export const evalCommand = Command.make(
@@ -70,6 +70,13 @@ export const evalCommand = Command.make(
           yield* Console.log("")
           yield* Console.log(`Grounding with ${withModel.value.routing.provider} ${withModel.value.routing.model}:`)
           yield* Console.log(formatGroundingReport(withModel.value.grounding))
+          yield* Console.log("")
+          yield* Console.log(
+            formatSideBySide({
+              offline: { routingAccuracy: routing.accuracy, grounding },
+              model: { ...withModel.value.routing, grounding: withModel.value.grounding }
+            })
+          )
         }
       }
     })

@@ -66,3 +66,30 @@ export const formatModelRoutingReport = (report: ModelRoutingReport): string =>
     `  routed by the model itself: ${percent(report.modelShare)}, of which right: ${percent(report.modelAccuracy)}`,
     `  (valid specialists: ${SPECIALISTS.join(", ")})`
   ].join("\n")
+
+interface SideBySideInput {
+  readonly offline: { readonly routingAccuracy: number; readonly grounding: GroundingFigures }
+  readonly model: ModelRoutingReport & { readonly grounding: GroundingFigures }
+}
+
+interface GroundingFigures {
+  readonly groundingRate: number
+  readonly citationValidity: number
+  readonly escalationRate: number
+}
+
+/** The offline reasoner and the model, figure by figure, on the same sets. */
+export const formatSideBySide = ({ offline, model }: SideBySideInput): string => {
+  // A model name is whatever the server or the environment says: one line, in one column.
+  const name = `${model.provider} ${model.model}`.replace(/\s+/g, " ")
+  const width = Math.max(16, name.length + 2)
+  const row = (label: string, a: number, b: number) =>
+    `  ${label.padEnd(30)}${percent(a).padStart(10)}  ${percent(b).padStart(width)}`
+  return [
+    `${"Side by side:".padEnd(32)}${"offline".padStart(10)}  ${name.padStart(width)}`,
+    row("routing accuracy", offline.routingAccuracy, model.accuracy),
+    row("grounding rate", offline.grounding.groundingRate, model.grounding.groundingRate),
+    row("citation validity", offline.grounding.citationValidity, model.grounding.citationValidity),
+    row("escalation (unanswerable)", offline.grounding.escalationRate, model.grounding.escalationRate)
+  ].join("\n")
+}

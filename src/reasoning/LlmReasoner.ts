@@ -36,6 +36,7 @@ import { redactSecrets } from "../observability/TraceEvent.js"
 import { offlineCritique, offlineDraft } from "./OfflineGrounding.js"
 import { composeSystemPrompt } from "./prompts/ComposePrompt.js"
 import { CRITIC_SYSTEM_PROMPT, DRAFT_SYSTEM_PROMPT, numberedPassages } from "./prompts/GroundingPrompts.js"
+import { planSystemPrompt } from "./prompts/PlanPrompt.js"
 import { ROUTE_SYSTEM_PROMPT } from "./prompts/RoutePrompt.js"
 import { genAiProviderName, type HistoryMessage, Reasoner, ReasonerError, type ReasonerService } from "./Reasoner.js"
 import { loadRoutingExamples, trainRouteClassifier } from "./RouteClassifier.js"
@@ -51,6 +52,25 @@ export interface ChatModelChoice {
   readonly server: { readonly address: string; readonly port: number }
   /** How structured output is requested (OpenAI-compatible servers only; others get `none`). */
   readonly responseFormat: AppSettings["llm"]["openaiResponseFormat"]
+  /**
+   * The chat model capped at `maxTokens` reply tokens. LangChain's providers take the cap only
+   * when built (a `max_tokens` call option is dropped), and a server without one writes until
+   * its context is full. Without it, `max_tokens` goes as a call option (scripted models).
+   */
+  readonly capped?: (maxTokens: number) => BaseChatModel
+}
+
+/** One model per cap, built on first use: a reasoner asks for a handful of distinct caps. */
+const perCap = (build: (maxTokens: number) => BaseChatModel) => {
+  const built = new Map<number, BaseChatModel>()
+  return (maxTokens: number): BaseChatModel => {
+    let model = built.get(maxTokens)
+    if (model === undefined) {
+      model = build(maxTokens)
+      built.set(maxTokens, model)
+    }
+    return model
+  }
 }
 
 /** The host and port of an endpoint URL (443/80 by scheme when the URL names none). */
@@ -66,46 +86,61 @@ const secret = (value: Option.Option<Redacted.Redacted>) => Option.getOrUndefine
 export const chooseChatModel = (llm: AppSettings["llm"]): ChatModelChoice => {
   const common = { maxRetries: llm.maxRetries, timeout: llm.timeoutSeconds * 1000 }
   switch (llm.provider) {
-    case "google":
+    case "google": {
+      const google = (maxOutputTokens?: number) =>
+        new ChatGoogleGenerativeAI({
+          model: llm.googleModel,
+          apiKey: secret(llm.googleApiKey) ?? "",
+          maxRetries: llm.maxRetries,
+          ...(maxOutputTokens === undefined ? {} : { maxOutputTokens })
+        })
       return {
         provider: "google",
         model: llm.googleModel,
-        chatModel: new ChatGoogleGenerativeAI({
-          model: llm.googleModel,
-          apiKey: secret(llm.googleApiKey) ?? "",
-          maxRetries: llm.maxRetries
-        }),
+        chatModel: google(),
+        capped: perCap(google),
         modelsUrl: Option.none(),
         apiKey: llm.googleApiKey,
         server: serverOf("https://generativelanguage.googleapis.com"),
         responseFormat: "none"
       }
-    case "anthropic":
+    }
+    case "anthropic": {
+      const anthropic = (maxTokens?: number) =>
+        new ChatAnthropic({
+          model: llm.anthropicModel,
+          apiKey: secret(llm.anthropicApiKey) ?? "",
+          ...common,
+          ...(maxTokens === undefined ? {} : { maxTokens })
+        })
       return {
         provider: "anthropic",
         model: llm.anthropicModel,
-        chatModel: new ChatAnthropic({
-          model: llm.anthropicModel,
-          apiKey: secret(llm.anthropicApiKey) ?? "",
-          ...common
-        }),
+        chatModel: anthropic(),
+        capped: perCap(anthropic),
         modelsUrl: Option.none(),
         apiKey: llm.anthropicApiKey,
         server: serverOf("https://api.anthropic.com"),
         responseFormat: "none"
       }
+    }
     default: {
       const baseURL = Option.getOrUndefined(llm.openaiBaseUrl)
-      return {
-        provider: "openai",
-        model: llm.openaiModel,
-        chatModel: new ChatOpenAI({
+      const openai = (maxTokens?: number) =>
+        new ChatOpenAI({
           model: llm.openaiModel,
           // Local OpenAI-compatible servers (Ollama, vLLM) accept any key.
           apiKey: secret(llm.openaiApiKey) ?? "not-needed",
           configuration: baseURL === undefined ? {} : { baseURL },
-          ...common
-        }),
+          ...common,
+          // Sent as max_tokens (max_completion_tokens for reasoning models).
+          ...(maxTokens === undefined ? {} : { maxTokens })
+        })
+      return {
+        provider: "openai",
+        model: llm.openaiModel,
+        chatModel: openai(),
+        capped: perCap(openai),
         modelsUrl: Option.some(`${(baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "")}/models`),
         apiKey: llm.openaiApiKey,
         server: serverOf(baseURL ?? "https://api.openai.com/v1"),
@@ -141,9 +176,18 @@ const textOf = (message: BaseMessage): string =>
     ? message.content
     : message.content.map((part) => ("text" in part && typeof part.text === "string" ? part.text : "")).join("")
 
+/** A plan is a few short steps: room for about three of them, each quoting a sentence. */
+const PLAN_MAX_TOKENS = 256
+
 /** The largest reply a call may ask for: a route is a few tokens, prose at most an eighth of the context. */
 const maxOutputTokens = (purpose: string, contextTokens: number): number =>
-  purpose === "route" ? 32 : purpose === "critique" ? 96 : Math.max(64, Math.min(512, Math.floor(contextTokens / 8)))
+  purpose === "route"
+    ? 32
+    : purpose === "critique"
+      ? 96
+      : purpose === "plan"
+        ? PLAN_MAX_TOKENS
+        : Math.max(64, Math.min(512, Math.floor(contextTokens / 8)))
 
 /**
  * A conservative token estimate without the model's tokenizer: 2 characters per token (English
@@ -196,6 +240,32 @@ const CRITIQUE_SCHEMA = {
   required: ["decision", "reason"],
   additionalProperties: false
 } as const
+
+/** A plan of 1..maxSteps steps, each one specialist and its part of the message. */
+export const planSchema = (maxSteps: number) =>
+  ({
+    type: "object",
+    properties: {
+      steps: {
+        type: "array",
+        minItems: 1,
+        maxItems: Math.max(1, Math.floor(maxSteps)),
+        items: {
+          type: "object",
+          properties: {
+            agent: { type: "string", enum: [...SPECIALISTS] },
+            // No length keywords: OpenAI's strict mode refuses some; the reply cap and the plan
+            // guardrail bound the text.
+            request: { type: "string" }
+          },
+          required: ["agent", "request"],
+          additionalProperties: false
+        }
+      }
+    },
+    required: ["steps"],
+    additionalProperties: false
+  }) as const
 
 /** The `response_format` call option asking an OpenAI-compatible server for JSON of this schema. */
 const responseFormat = (mode: ChatModelChoice["responseFormat"], name: string, schema: object) =>
@@ -278,6 +348,13 @@ interface RouteDecision {
   readonly proposed?: SpecialistName
 }
 
+/**
+ * Said in a documentation answer drafted without the model; uncited, so the citation checks
+ * skip it, and it stays in the reply above the sources.
+ */
+export const DRAFT_UNAVAILABLE_NOTE =
+  "(The language model is unavailable right now, so this answer quotes the documentation directly.)"
+
 export interface LlmReasonerOptions {
   readonly timeoutSeconds: number
   /** The model's context window in tokens (LLM_CONTEXT_TOKENS). */
@@ -310,9 +387,9 @@ export const makeLlmReasoner = (choice: ChatModelChoice, options: LlmReasonerOpt
         const started = yield* Clock.currentTimeMillis
         const exit = yield* Effect.exit(
           runInOtelContext(() =>
-            choice.chatModel.invoke(messages, {
+            (choice.capped?.(maxTokens) ?? choice.chatModel).invoke(messages, {
               signal: AbortSignal.timeout(timeoutSeconds * 1000),
-              ...(choice.provider === "openai" ? { max_tokens: maxTokens } : {}),
+              ...(choice.capped === undefined && choice.provider === "openai" ? { max_tokens: maxTokens } : {}),
               ...callOptions
             } as Parameters<BaseChatModel["invoke"]>[1])
           )
@@ -451,13 +528,27 @@ export const makeLlmReasoner = (choice: ChatModelChoice, options: LlmReasonerOpt
             )
           )
         ),
+      // The raw plan: the plan guardrail (src/agent/TurnPlan.ts) parses and bounds it, and plans by
+      // rule when this fails (typed, like every call) or answers something it cannot read.
+      proposePlan: (message, history, maxSteps) =>
+        chat(
+          "plan",
+          fitToContext(planSystemPrompt(maxSteps), history.slice(-4), message, promptBudget("plan")),
+          responseFormat(choice.responseFormat, "plan", planSchema(maxSteps)),
+          (raw) => {
+            const steps = parseJsonObject(raw)?.steps
+            return Array.isArray(steps) ? { "security_agent.plan.steps": steps.length } : {}
+          }
+        ),
       compose: (request) =>
         chat(
           "compose",
           fitToContext(
             composeSystemPrompt(request.agent),
             [],
-            `Question: ${request.question}\n\nDraft:\n${request.draft}\n\nTool data:\n${JSON.stringify(request.facts).slice(0, 12000)}`,
+            // The draft carries every fact; the tool data is context for the wording, so it takes
+            // at most about a quarter of the window (a small model's prompt time grows with it).
+            `Question: ${request.question}\n\nDraft:\n${request.draft}\n\nTool data:\n${JSON.stringify(request.facts).slice(0, Math.min(12000, Math.floor(promptBudget("compose") / 2)))}`,
             promptBudget("compose")
           )
         ),
@@ -474,7 +565,7 @@ export const makeLlmReasoner = (choice: ChatModelChoice, options: LlmReasonerOpt
         ).pipe(
           Effect.catchAll((error) =>
             Effect.logWarning(`drafting with the offline grounding: ${error.message}`).pipe(
-              Effect.as(offlineDraft(request))
+              Effect.as(`${offlineDraft(request)}\n\n${DRAFT_UNAVAILABLE_NOTE}`)
             )
           )
         ),
