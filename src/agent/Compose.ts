@@ -24,8 +24,21 @@ export const composeReply = (
           )
   )
 
+/** One formatter per precision, built once: `toLocaleString` builds a new one on every call. */
+const formatters = new Map<number, Intl.NumberFormat>()
+const formatterFor = (digits: number): Intl.NumberFormat => {
+  let formatter = formatters.get(digits)
+  if (formatter === undefined) {
+    formatter = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits })
+    formatters.set(digits, formatter)
+  }
+  return formatter
+}
+
+const INTEGERS = new Intl.NumberFormat("en-US")
+
 export const formatNumber = (n: number, digits = 1): string =>
-  Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: digits })
+  Number.isInteger(n) ? INTEGERS.format(n) : formatterFor(digits).format(n)
 
 export const formatTime = (epochMs: number): string =>
   new Date(epochMs).toISOString().replace("T", " ").slice(0, 19) + "Z"
