@@ -1,7 +1,7 @@
 // The bare floor of a monitor turn: a raw `node:http` server with the embedded SafeLine simulator
-// (the product's own, from dist/), making the same four SafeLine reads a monitor turn makes through
-// the same cache policy (QPS per 5-second bucket and the 24 h counters per minute shared by
-// concurrent turns; the protection mode read every time) and answering a JSON reply. No graph, no
+// (the product's own, from dist/), making the same four SafeLine reads a monitor turn makes (all
+// four on every turn, as the product does: its statistics cache was taken back out) and answering
+// a JSON reply. No graph, no
 // Effect, no instrumentation: what a turn cannot cost less than in Node. Run as a child process;
 // prints `FLOOR <url>` once it listens.
 import { randomBytes } from "node:crypto"
@@ -64,28 +64,12 @@ const get = (path) =>
     req.end()
   })
 
-/** One shared read per bucket: concurrent turns in the same bucket wait for the same promise. */
-const bucketed = (bucketMs, read) => {
-  let bucket = -1
-  let pending
-  return (now) => {
-    const b = Math.floor(now / bucketMs)
-    if (b !== bucket || pending === undefined) {
-      bucket = b
-      pending = read(now).catch((error) => {
-        pending = undefined
-        throw error
-      })
-    }
-    return pending
-  }
-}
-const qps = bucketed(5_000, () => get("/api/stat/qps?count=35"))
-const counters = bucketed(60_000, (now) => {
+const qps = () => get("/api/stat/qps?count=35")
+const counters = (now) => {
   const end = Math.floor(now / 1000)
   const range = `begin_time=${end - 86_400}&end_time=${end}`
   return Promise.all([get(`/api/stat/advance/attack?${range}`), get(`/api/stat/advance/access?${range}`)])
-})
+}
 
 const reply = (res, status, body) => {
   const text = JSON.stringify(body)

@@ -3,10 +3,9 @@
 // idempotent IP blocklist enforced by one deny policy, and the read-side summaries (QPS, events,
 // top sources, attack types).
 import { isIP } from "node:net"
-import { Context, Data, Effect, Layer, Option } from "effect"
+import { Clock, Context, Data, Effect, Layer, Option } from "effect"
 import { ChangeHistory, type ModuleMap } from "../sessions/ChangeHistory.js"
 import { attackTypeName } from "./AttackTypes.js"
-import { COUNTER_BUCKET_MS, makeBucketedRead, QPS_BUCKET_MS } from "./BucketedRead.js"
 import {
   type AttackEvent,
   type DetectLog,
@@ -305,11 +304,9 @@ const make = Effect.gen(function* () {
       Effect.all([client.attackStats(begin, end), client.accessStats(begin, end)], { concurrency: 2 }),
       ([attack, access]) => ({ begin, end, attack, access })
     )
-  // Time-bucketed statistics are shared by the turns of one bucket (never the protection mode
-  // or the blocklist, which another replica may have just changed).
-  // The series is derived once per read, not once per turn.
-  const latestQps = yield* makeBucketedRead(QPS_BUCKET_MS, () =>
-    Effect.map(client.qps(QPS_SAMPLES), (qps) =>
+  // Read on every turn: a cache per time bucket (BucketedRead) cut CPU per turn, but it served a
+  // SafeLine outage's turns from the cache and lost the reads' place in the turn's trace (issue 18).
+  const latestQps = Effect.map(client.qps(QPS_SAMPLES), (qps) =>
       qps.nodes.map((node) => {
         let requests = 0
         for (const [key, value] of Object.entries(node)) {
@@ -319,9 +316,8 @@ const make = Effect.gen(function* () {
         }
         return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
       })
-    )
   )
-  const lastDayCounters = yield* makeBucketedRead(COUNTER_BUCKET_MS, (nowMs) => {
+  const lastDayCounters = Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
     const end = Math.floor(nowMs / 1000)
     return countersOver(end - STATS_WINDOW_SECONDS, end)
   })
