@@ -307,15 +307,15 @@ const make = Effect.gen(function* () {
   // Read on every turn: a cache per time bucket (BucketedRead) cut CPU per turn, but it served a
   // SafeLine outage's turns from the cache and lost the reads' place in the turn's trace (issue 18).
   const latestQps = Effect.map(client.qps(QPS_SAMPLES), (qps) =>
-      qps.nodes.map((node) => {
-        let requests = 0
-        for (const [key, value] of Object.entries(node)) {
-          if (key === "time") continue
-          const n = typeof value === "number" ? value : Number(value)
-          if (Number.isFinite(n)) requests += n
-        }
-        return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
-      })
+    qps.nodes.map((node) => {
+      let requests = 0
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "time") continue
+        const n = typeof value === "number" ? value : Number(value)
+        if (Number.isFinite(n)) requests += n
+      }
+      return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
+    })
   )
   const lastDayCounters = Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
     const end = Math.floor(nowMs / 1000)
