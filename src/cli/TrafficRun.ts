@@ -133,13 +133,25 @@ export const sendOne = (target: TrafficTarget, request: TrafficRequest, timeoutM
 
 export type StoppedBy = "count" | "duration"
 
-/** Sends the mix until `count` requests or `durationSeconds` have passed, at most `rate` per second. */
+/** A value inside 1..cap whatever was passed (NaN and fractions included): the caps hold for every caller. */
+const withinCap = (value: number, cap: number): number =>
+  Number.isFinite(value) ? Math.min(cap, Math.max(1, Math.floor(value))) : 1
+
+/**
+ * Sends the mix until `count` requests or `durationSeconds` have passed, at most `rate` per second.
+ * The hard caps apply here too, not only in the command's flag check.
+ */
 export const runTraffic = (
   target: TrafficTarget,
-  limits: TrafficLimits,
+  asked: TrafficLimits,
   tally: TrafficTally
 ): Effect.Effect<StoppedBy> =>
   Effect.gen(function* () {
+    const limits: TrafficLimits = {
+      rate: withinCap(asked.rate, TRAFFIC_CAPS.rate),
+      count: withinCap(asked.count, TRAFFIC_CAPS.count),
+      durationSeconds: withinCap(asked.durationSeconds, TRAFFIC_CAPS.durationSeconds)
+    }
     const start = yield* Clock.currentTimeMillis
     const deadline = start + limits.durationSeconds * 1000
     const interval = 1000 / limits.rate

@@ -14,7 +14,8 @@ import { type Console, Effect, Exit } from "effect"
 import { afterEach } from "vitest"
 import { trafficCommand } from "../../src/cli/TrafficCommand.js"
 import { mixOf, PAYLOADS, requestAt, TRAFFIC_CLASSES } from "../../src/cli/TrafficPayloads.js"
-import { TRAFFIC_CAPS } from "../../src/cli/TrafficRun.js"
+import { runTraffic as runTrafficDirectly, TRAFFIC_CAPS, TrafficTally } from "../../src/cli/TrafficRun.js"
+import { checkTarget } from "../../src/cli/TrafficTarget.js"
 import { TOOLS } from "../../src/domain/Tools.js"
 import { freePort } from "../support/processes.js"
 
@@ -155,6 +156,23 @@ describe("security-agent traffic", () => {
       // 200 ms apart when sent; arrival may jitter a little on a busy machine.
       for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(150)
       expect(site.seen.at(-1)!.at - site.seen[0]!.at).toBeGreaterThanOrEqual(950)
+    })
+  )
+
+  it.live("the caps hold for any caller of the run, not only through the flags", () =>
+    Effect.gen(function* () {
+      const site = yield* Effect.promise(() => startSite())
+      servers.push(site.server)
+      const target = yield* checkTarget(site.url, { iOwnThisTarget: false })
+      const tally = new TrafficTally()
+      const stopped = yield* runTrafficDirectly(target, { rate: 10_000, count: 1e9, durationSeconds: 1 }, tally)
+      expect(stopped).toBe("duration")
+      // One second at the 20/s cap: never the 10,000 asked for.
+      expect(site.seen.length).toBeLessThanOrEqual(TRAFFIC_CAPS.rate)
+      expect(tally.sent).toBe(site.seen.length)
+      const nonsense = new TrafficTally()
+      yield* runTrafficDirectly(target, { rate: Number.NaN, count: 2.7, durationSeconds: -5 }, nonsense)
+      expect(nonsense.sent).toBeLessThanOrEqual(1)
     })
   )
 
