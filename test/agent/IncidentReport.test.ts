@@ -28,6 +28,24 @@ const changeArb = fc.record({
   session: fc.constantFrom(SESSION, "someone-else")
 })
 
+/** One finished SafeLine event from `ip`, starting `offset` ms after T0. */
+const attackEvent = (id: number, ip: string, offset: number, deny: number, pass: number): AttackEvent => ({
+  id,
+  ip,
+  protocol: 1,
+  host: "shop.example.com",
+  dst_port: 443,
+  country: "NL",
+  province: "",
+  city: "",
+  start_at: T0 + offset,
+  end_at: T0 + offset + 1000,
+  updated_at: T0 + offset + 1000,
+  deny_count: deny,
+  pass_count: pass,
+  finished: true
+})
+
 const number = (text: string) => Number(text.replace(/,/g, ""))
 
 const stats = (attackIps: number): TrafficStats => ({
@@ -80,22 +98,7 @@ describe("incident report figures (property)", () => {
         fc.constantFrom("block", "detect"),
         fc.nat({ max: 500 }),
         (generated, changes, initialMode, attackIps) => {
-          const events: Array<AttackEvent> = generated.map((g, i) => ({
-            id: i + 1,
-            ip: g.ip,
-            protocol: 1,
-            host: "shop.example.com",
-            dst_port: 443,
-            country: "NL",
-            province: "",
-            city: "",
-            start_at: T0 + g.offset,
-            end_at: T0 + g.offset + 1000,
-            updated_at: T0 + g.offset + 1000,
-            deny_count: g.deny,
-            pass_count: g.pass,
-            finished: true
-          }))
+          const events = generated.map((g, i) => attackEvent(i + 1, g.ip, g.offset, g.deny, g.pass))
           const journal = journalOf(changes, initialMode)
           const currentMode = journal.filter((c) => c.action === "set_mode").at(-1)?.modeAfter ?? initialMode
           const summary = summarizeAttacks({
@@ -192,22 +195,7 @@ describe("incident report figures (property)", () => {
 
 describe("incident report: bans lifted since", () => {
   it("recommends a ban again once it was lifted (by hand or by a timed ban's revert), not 'already blacklisted'", () => {
-    const event: AttackEvent = {
-      id: 1,
-      ip: "203.0.113.1",
-      protocol: 1,
-      host: "shop.example.com",
-      dst_port: 443,
-      country: "NL",
-      province: "",
-      city: "",
-      start_at: T0,
-      end_at: T0 + 1000,
-      updated_at: T0 + 1000,
-      deny_count: 3,
-      pass_count: 2,
-      finished: true
-    }
+    const event = attackEvent(1, "203.0.113.1", 0, 3, 2)
     const summary = summarizeAttacks({
       window: { startMs: T0, endMs: T0 + HOUR },
       events: [event],

@@ -1,7 +1,6 @@
 // `security-agent traffic` against a local HTTP server started here, standing in for a site
 // behind SafeLine (403 for attacks, 200 otherwise): the payload mix per class, the hard caps on
 // rate, count and duration, the logged start and summary, and servers that hang or are down.
-import { execFileSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { createServer, type IncomingMessage, type Server } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
@@ -18,6 +17,7 @@ import { runTraffic as runTrafficDirectly, TRAFFIC_CAPS, TrafficTally } from "..
 import { checkTarget } from "../../src/cli/TrafficTarget.js"
 import { TOOLS } from "../../src/domain/Tools.js"
 import { freePort } from "../support/processes.js"
+import { selfSignedCertificate } from "../support/selfSignedCertificate.js"
 
 interface Seen {
   readonly at: number
@@ -213,37 +213,12 @@ describe("security-agent traffic", () => {
   it.live("https: the certificate is verified (a self-signed one is a tls_error, not a silent pass)", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "traffic-tls-"))
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1"
-        ],
-        { stdio: "ignore" }
-      )
+      const certificate = selfSignedCertificate(dir)
       let hits = 0
-      const server = createHttpsServer(
-        { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
-        (_req, res) => {
-          hits++
-          res.end("ok")
-        }
-      )
+      const server = createHttpsServer({ key: certificate.key, cert: certificate.cert }, (_req, res) => {
+        hits++
+        res.end("ok")
+      })
       yield* Effect.promise(() => new Promise<void>((r) => server.listen(0, "127.0.0.1", r)))
       servers.push(server as unknown as Server)
       const address = server.address()

@@ -2,10 +2,10 @@
 // every plan bounces the turn between two specialists overruns the hop budget on every turn, and
 // SecurityAgentHandoffLoop goes pending (with `for: 1s`, as the interop suite runs the rules).
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer, type Server } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type OpenAiStandIn, startOpenAiStandIn } from "../reliability/OpenAiStandIn.js"
 import { eventually } from "../support/eventually.js"
 import { readJsonl } from "../support/jsonl.js"
 import { freePort } from "../support/processes.js"
@@ -29,45 +29,17 @@ const BOUNCING_PLAN = JSON.stringify({
   )
 })
 
-const startBouncingModel = async (): Promise<{ url: string; calls: () => number; server: Server }> => {
-  let calls = 0
-  const server = createServer((req, res) => {
-    let body = ""
-    req.on("data", (chunk) => (body += chunk))
-    req.on("end", () => {
-      calls++
-      res.setHeader("content-type", "application/json")
-      if (req.url?.endsWith("/models")) {
-        res.end(JSON.stringify({ object: "list", data: [{ id: "bouncer", object: "model" }] }))
-        return
-      }
-      res.end(
-        JSON.stringify({
-          id: `chatcmpl-${calls}`,
-          object: "chat.completion",
-          created: Math.floor(Date.now() / 1000),
-          model: "bouncer",
-          choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: BOUNCING_PLAN } }],
-          usage: { prompt_tokens: 20, completion_tokens: 40, total_tokens: 60 }
-        })
-      )
-    })
-  })
-  const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
-  return { url: `http://127.0.0.1:${port}/v1`, calls: () => calls, server }
-}
-
 describe("SecurityAgentHandoffLoop in a real Prometheus", () => {
   let dir = ""
   let simulator: SimulatorProcess | undefined
   let service: AgentService | undefined
   let prometheus: PrometheusServer | undefined
-  let model: Awaited<ReturnType<typeof startBouncingModel>> | undefined
+  let model: OpenAiStandIn | undefined
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "sa-e2e-loop-"))
-    model = await startBouncingModel()
+    // Every answer, whatever was asked, is the bouncing plan.
+    model = await startOpenAiStandIn(0, () => BOUNCING_PLAN)
     simulator = await startSimulator(dir)
     service = await startService(dir, {
       safeline: simulator,
@@ -75,7 +47,7 @@ describe("SecurityAgentHandoffLoop in a real Prometheus", () => {
       otlpEndpoint: `http://127.0.0.1:${await freePort()}`,
       env: {
         LLM_PROVIDER: "openai",
-        OPENAI_BASE_URL: model.url,
+        OPENAI_BASE_URL: model.baseUrl,
         OPENAI_API_KEY: "sk-e2e-not-a-real-key-0000000000",
         OPENAI_MODEL: "bouncer",
         LLM_MAX_RETRIES: "0",
@@ -87,7 +59,7 @@ describe("SecurityAgentHandoffLoop in a real Prometheus", () => {
 
   afterAll(async () => {
     await Promise.allSettled([service?.stop(), simulator?.stop(), prometheus?.stop()])
-    model?.server.close()
+    await model?.close()
     if (dir !== "") rmSync(dir, { recursive: true, force: true })
   }, 60_000)
 
@@ -96,7 +68,7 @@ describe("SecurityAgentHandoffLoop in a real Prometheus", () => {
       const reply = await service!.chat(MESSAGE, `loop-${i}`)
       expect(reply.reply).toContain("not done: a turn runs at most 3 steps (AGENT_MAX_HOPS)")
     }
-    expect(model!.calls()).toBeGreaterThan(0)
+    expect(model!.calls.length).toBeGreaterThan(0)
     const events = readJsonl<TraceEvent>(service!.jsonlPath)
     const budget = events.filter(
       (e) => e.event === "guardrail.decision" && e.metadata.gate === "hop_budget" && e.metadata.decision === "deny"

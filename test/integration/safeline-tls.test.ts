@@ -1,7 +1,6 @@
 // TLS to SafeLine as a default install serves it (self-signed): refused by default with a clear
 // message, accepted with SAFELINE_VERIFY_TLS=false or with the certificate as SAFELINE_CA_BUNDLE.
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -10,30 +9,12 @@ import { SafeLineClientLive } from "../../src/app/SafeLineLive.js"
 import { SafeLineClient } from "../../src/safeline/SafeLineClient.js"
 import { fastConnection, startSimulator, TEST_TOKEN } from "../safeline/SafeLineFixture.js"
 import { testConfig } from "../support/layers.js"
+import { selfSignedCertificate } from "../support/selfSignedCertificate.js"
 
 const dir = mkdtempSync(join(tmpdir(), "safeline-tls-"))
-const keyPath = join(dir, "key.pem")
-const certPath = join(dir, "cert.pem")
-execFileSync("openssl", [
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-  "-keyout",
-  keyPath,
-  "-out",
-  certPath,
-  "-days",
-  "1",
-  "-subj",
-  "/CN=127.0.0.1",
-  "-addext",
-  "subjectAltName=IP:127.0.0.1"
-])
-const tls = { key: readFileSync(keyPath), cert: readFileSync(certPath) }
+const certificate = selfSignedCertificate(dir)
+const tls = { key: certificate.key, cert: certificate.cert }
+const certPath = certificate.certPath
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 

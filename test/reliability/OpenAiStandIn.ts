@@ -33,7 +33,14 @@ const completion = (model: string, content: string) => ({
   usage: { prompt_tokens: 321, completion_tokens: 23, total_tokens: 344 }
 })
 
-export const startOpenAiStandIn = async (slowMs = 3000): Promise<OpenAiStandIn> => {
+/**
+ * `answer` (optional) decides what a chat completion says, by purpose; by default routes are
+ * "monitor" and everything else MODEL_REPLY.
+ */
+export const startOpenAiStandIn = async (
+  slowMs = 3000,
+  answer: (purpose: string) => string = (purpose) => (purpose === "route" ? "monitor" : MODEL_REPLY)
+): Promise<OpenAiStandIn> => {
   let mode: StandInMode = "ok"
   const calls: Array<{ purpose: string; model: string }> = []
   const server: Server = createServer(async (req, res) => {
@@ -64,7 +71,7 @@ export const startOpenAiStandIn = async (slowMs = 3000): Promise<OpenAiStandIn> 
     }
     if (res.destroyed) return
     res.writeHead(200, { "content-type": "application/json" })
-    res.end(JSON.stringify(completion(request.model, purpose === "route" ? "monitor" : MODEL_REPLY)))
+    res.end(JSON.stringify(completion(request.model, answer(purpose))))
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const { port } = server.address() as AddressInfo
