@@ -110,7 +110,7 @@ const looksLikeAddress = (run: string): boolean =>
     (count(run, ".") >= 3 || (/^\d/.test(run) && run.includes("/")) || /0x[0-9a-f]*\./i.test(run)))
 
 /** The first address-like token, valid or not (validation decides), minus sentence-ending dots. */
-const addressToken = (message: string): string | undefined => {
+export const addressToken = (message: string): string | undefined => {
   for (const [run] of message.matchAll(WORD_RUN)) {
     if (!looksLikeAddress(run)) continue
     const token = run.replace(/\.+$/, "")

@@ -4,6 +4,7 @@
 import { isIP } from "node:net"
 import type { AttackSummary } from "../tools/SafeLineTools.js"
 import { formatNumber } from "./Compose.js"
+import { addressToken } from "./ConfigIntent.js"
 import type { StepFacts, StepResult } from "./GraphState.js"
 
 /** The facts an events summary offers a later step: its top source, and over what. */
@@ -23,12 +24,10 @@ export const topSourceFact = (summary: AttackSummary, windowLabel: string | unde
 const REFERENCE =
   /\b(?:the\s+)?(?:worst|top|biggest|main|most\s+active|noisiest|first)\s+(?:one|offender|attacker|source(?:\s+ip)?|ip|address|culprit)\b|\bthe\s+(?:worst|top)\s+one\b|\bthat\s+(?:ip|address|source|attacker)\b|\b(?:ban|block|blacklist)\s+(?:it|them|him|her)\b(?!\s+all\b)/i
 
-/** An address already written in the request: then the operator's own words win. */
-const HAS_ADDRESS = /\b\d{1,3}(?:\.\d{1,3}){3}\b|[0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f:]*/i
-
 /** "ban the worst one", "block them": a change that names its target only by pointing back. */
 export const refersToEarlierTarget = (request: string): boolean =>
-  !HAS_ADDRESS.test(request) && REFERENCE.test(request) && /\b(?:ban|block|blacklist|deny)\b/i.test(request)
+  // An address already written in the request (as the intent parser finds it): the operator's own words win.
+  addressToken(request) === undefined && REFERENCE.test(request) && /\b(?:ban|block|blacklist|deny)\b/i.test(request)
 
 export interface EarlierTarget {
   /** The request with the reference replaced by the address ("ban 203.0.113.7 for 24 h"). */

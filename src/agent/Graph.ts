@@ -44,7 +44,7 @@ const specialistNodes = {
 const asStep =
   <R>(agent: SpecialistName, node: (state: TurnState) => Effect.Effect<TurnUpdate, never, R>) =>
   (state: TurnState): Effect.Effect<TurnUpdate, never, R> =>
-    Effect.map(node({ ...state, facts: {} }), (update) => ({
+    Effect.map(node(state), (update) => ({
       ...update,
       facts: {},
       step: state.step + 1,
