@@ -85,6 +85,66 @@ const writerAlone = async (dir, stamped, count, perSlice) => {
   }
 }
 
+/**
+ * `turns` turns flat out through `emit`, each inside its own turn span, `turnsPerSlice` turns per
+ * macrotask (then a macrotask boundary, so the writer and any I/O get their turn, as on a busy
+ * server), with the event-loop delay and the process CPU time (every thread) measured throughout.
+ */
+const drive = async (runtime, emit, { turns, turnsPerSlice }) => {
+  const oneTurn = (n) =>
+    Effect.forEach(TURN_EVENTS, ([event, metadata]) => emit(event, metadata), { discard: true }).pipe(
+      withTurnSpan(`bench-session-${n % 500}`, String(n), LOCAL_CLI_PRINCIPAL)
+    )
+  const slice = (from) =>
+    Effect.forEach(
+      Array.from({ length: turnsPerSlice }, (_, i) => from + i),
+      oneTurn,
+      { discard: true }
+    )
+  // Warm-up slice, outside the measurement.
+  await runtime.runPromise(slice(0))
+  return async (flush) => {
+    const histogram = monitorEventLoopDelay({ resolution: 1 })
+    histogram.enable()
+    const cpuBefore = process.cpuUsage()
+    const started = performance.now()
+    for (let from = 0; from < turns; from += turnsPerSlice) {
+      await runtime.runPromise(slice(from))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await runtime.runPromise(flush)
+    const seconds = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    histogram.disable()
+    const events = turns * TURN_EVENTS.length
+    return {
+      rate: events / seconds,
+      seconds,
+      events,
+      // Every thread's CPU (the loop, the pool threads writing, the collector's helpers): steadier
+      // than the rate on a shared machine, where the process waits for a core.
+      cpuMicrosPerEvent: (cpu.user + cpu.system) / events,
+      p50: histogram.percentile(50) / 1e6,
+      p99: histogram.percentile(99) / 1e6,
+      max: histogram.max / 1e6
+    }
+  }
+}
+
+/**
+ * The same turns with an emit that does nothing: what the harness itself (turn spans, fibers,
+ * `Effect.forEach`, the macrotask per slice) costs and how it holds the loop, for reference.
+ */
+const harnessAlone = async (options) => {
+  const runtime = ManagedRuntime.make(Layer.empty)
+  try {
+    const measure = await drive(runtime, () => Effect.void, options)
+    return await measure(Effect.void)
+  } finally {
+    await runtime.dispose()
+  }
+}
+
 /** One run: a fresh sink layer at a fresh path, `turns` turns flat out. */
 const runOnce = async ({ turns, turnsPerSlice, namespace }) => {
   const dir = mkdtempSync(join(tmpdir(), "bench-sink-"))
@@ -98,33 +158,10 @@ const runOnce = async ({ turns, turnsPerSlice, namespace }) => {
   try {
     const sink = await runtime.runPromise(TraceSink)
     const metrics = await runtime.runPromise(AgentMetrics)
-    const oneTurn = (n) =>
-      Effect.forEach(TURN_EVENTS, ([event, metadata]) => sink.emit(event, metadata), { discard: true }).pipe(
-        withTurnSpan(`bench-session-${n % 500}`, String(n), LOCAL_CLI_PRINCIPAL)
-      )
-    // A slice of turns, then a macrotask boundary so the writer (and any I/O) gets its turn:
-    // flat out, as a busy server would produce them, without ever filling the 10k queue.
-    const slice = (from) =>
-      Effect.forEach(
-        Array.from({ length: turnsPerSlice }, (_, i) => from + i),
-        oneTurn,
-        { discard: true }
-      )
-    await runtime.runPromise(slice(0))
+    const measure = await drive(runtime, sink.emit, { turns, turnsPerSlice })
     await runtime.runPromise(sink.flush)
+    const timed = await measure(sink.flush)
 
-    const histogram = monitorEventLoopDelay({ resolution: 1 })
-    histogram.enable()
-    const started = performance.now()
-    for (let from = 0; from < turns; from += turnsPerSlice) {
-      await runtime.runPromise(slice(from))
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-    await runtime.runPromise(sink.flush)
-    const seconds = (performance.now() - started) / 1000
-    histogram.disable()
-
-    const events = turns * TURN_EVENTS.length
     const text = readFileSync(path, "utf8")
     let lines = 0
     let unparsable = 0
@@ -145,16 +182,11 @@ const runOnce = async ({ turns, turnsPerSlice, namespace }) => {
     )
     const written = lines - turnsPerSlice * TURN_EVENTS.length
     return {
-      rate: events / seconds,
-      seconds,
-      events,
-      lost: events - written,
+      ...timed,
+      lost: timed.events - written,
       dropped,
       unparsable,
       bytesPerEvent: Math.round(Buffer.byteLength(text) / lines),
-      p50: histogram.percentile(50) / 1e6,
-      p99: histogram.percentile(99) / 1e6,
-      max: histogram.max / 1e6,
       sample: text
         .split("\n")
         .slice(0, 900)
@@ -178,6 +210,8 @@ export const runTraceSinkBench = async ({ runs = 5, turns = 25_000, turnsPerSlic
   for (let run = 0; run < runs; run++) {
     outcomes.push(await runOnce({ turns, turnsPerSlice, namespace: `bench_sink${run}` }))
   }
+  const harness = []
+  for (let run = 0; run < runs; run++) harness.push(await harnessAlone({ turns, turnsPerSlice }))
   const dir = mkdtempSync(join(tmpdir(), "bench-writer-"))
   const alone = []
   try {
@@ -227,6 +261,10 @@ export const runTraceSinkBench = async ({ runs = 5, turns = 25_000, turnsPerSlic
       events_per_turn: TURN_EVENTS.length,
       bytes_per_event: outcomes[0].bytesPerEvent,
       events_per_second: rate,
+      cpu_microseconds_per_event: spread(
+        outcomes.map((o) => o.cpuMicrosPerEvent),
+        2
+      ),
       loop_delay_p99_ms: p99,
       loop_delay_p50_ms: spread(
         outcomes.map((o) => o.p50),
@@ -236,13 +274,27 @@ export const runTraceSinkBench = async ({ runs = 5, turns = 25_000, turnsPerSlic
         outcomes.map((o) => o.max),
         2
       ),
+      lost_per_run: outcomes.map((o) => o.lost).join(" "),
       dropped_counter_per_run: outcomes.map((o) => o.dropped).join(" "),
       unparsable_lines_per_run: outcomes.map((o) => o.unparsable).join(" "),
       jsonl_writer_alone_events_per_second: spread(
         alone.map((a) => a.rate),
         0
       ),
-      jsonl_writer_alone_dropped: alone.reduce((n, a) => n + a.dropped, 0)
+      jsonl_writer_alone_dropped: alone.reduce((n, a) => n + a.dropped, 0),
+      // The floor under every figure above: the same turns with an emit that does nothing.
+      harness_alone_events_per_second: spread(
+        harness.map((h) => h.rate),
+        0
+      ),
+      harness_alone_cpu_microseconds_per_event: spread(
+        harness.map((h) => h.cpuMicrosPerEvent),
+        2
+      ),
+      harness_alone_loop_delay_p99_ms: spread(
+        harness.map((h) => h.p99),
+        2
+      )
     }
   }
 }

@@ -1,14 +1,15 @@
-// Appends JSON lines to a file: callers hand over a line and never wait for the disk. Lines
-// collect in a bounded buffer and go out as one write per batch (coalesced over a few
-// milliseconds) on one long-lived file descriptor; a full buffer drops (and reports) instead of
-// blocking, the file rotates by size, and a failing disk is logged once while the service keeps
-// running.
-import { close, mkdir, open, rename, rm, stat, write } from "node:fs"
+// Appends JSON lines to a file: callers hand over a line (or the range of one already encoded in
+// LineSlabs) and never wait for the disk. Lines collect in a bounded queue and go out as one
+// gathered write per batch (coalesced over a few milliseconds) on one long-lived file descriptor;
+// a full queue drops (and reports) instead of blocking, the file rotates by size, and a failing
+// disk is logged once while the service keeps running.
+import { close, mkdir, open, rename, rm, stat, writev } from "node:fs"
 import { dirname } from "node:path"
 import { Effect, Runtime, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { AgentMetrics, withLabels } from "./AgentMetrics.js"
 import type { TraceSinkName } from "./Labels.js"
+import { LineSlabs } from "./LineSlabs.js"
 import { rotatedFile } from "./TraceFiles.js"
 
 export interface JsonlWriterOptions {
@@ -17,15 +18,20 @@ export interface JsonlWriterOptions {
   readonly queueSize: number
   readonly maxFileBytes: number
   readonly maxFiles: number
-  /** Called with the number of records lost (buffer full or write failure). */
+  /** Called with the number of records lost (queue full or write failure). */
   readonly onDrop: (count: number) => void
 }
 
 export interface JsonlWriter {
-  /** Serialises and enqueues one record; false when the buffer was full and the record was dropped. */
+  /** Serialises and enqueues one record; false when the queue was full and the record was dropped. */
   readonly write: (record: unknown) => boolean
   /** Enqueues one line already serialised (JSON, without its newline); false when dropped. */
   readonly writeLine: (line: string) => boolean
+  /**
+   * Enqueues one line already encoded, newline included, at `slab[start, end)` (LineSlabs); the
+   * bytes must stay as they are until written. False when dropped.
+   */
+  readonly writeRange: (slab: Buffer, start: number, end: number) => boolean
   /** Resolves once everything enqueued before the call is on disk (or dropped). */
   readonly flush: Effect.Effect<void>
 }
@@ -42,8 +48,14 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
     const runtime = yield* Effect.runtime<never>()
     const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
 
-    /** Lines waiting for the next batch (the bounded queue). */
-    let pending: Array<string> = []
+    /**
+     * Lines waiting for the next batch (the bounded queue), as ranges of slabs: consecutive lines
+     * of one slab extend one range, so a batch is a handful of ranges, whatever its line count.
+     */
+    let queuedSlabs: Array<Buffer> = []
+    let queuedStarts: Array<number> = []
+    let queuedEnds: Array<number> = []
+    let queuedLines = 0
     /** Sequence numbers: lines accepted so far, and lines written or dropped so far. */
     let accepted = 0
     let settled = 0
@@ -85,34 +97,48 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
       await openFile()
     }
 
-    const writeAll = async (data: Buffer) => {
-      let offset = 0
-      while (offset < data.length) {
-        offset += await call<number>((done) => write(fd!, data, offset, data.length - offset, null, done))
+    /** One gathered write of every range, again for what a partial write left. */
+    const writeAll = async (ranges: Array<Buffer>) => {
+      let left = ranges
+      while (left.length > 0) {
+        let written = await call<number>((done) => writev(fd!, left, null, done))
+        let done = 0
+        while (done < left.length && written >= left[done]!.length) written -= left[done++]!.length
+        left = left.slice(done)
+        if (written > 0) left[0] = left[0]!.subarray(written)
       }
     }
 
-    const append = async (text: string) => {
+    const append = async (ranges: Array<Buffer>, bytes: number) => {
       if (fd === undefined) await openFile()
-      const data = Buffer.from(text)
-      if (size > 0 && size + data.length > options.maxFileBytes) await rotate()
-      await writeAll(data)
-      size += data.length
+      if (size > 0 && size + bytes > options.maxFileBytes) await rotate()
+      await writeAll(ranges)
+      size += bytes
     }
 
-    /** Writes what is pending as one batch, then the batches that queued meanwhile. */
+    /**
+     * Writes what is queued as one batch. What queued meanwhile waits for its own coalescing delay
+     * (every write costs the loop a hand-over to the thread pool), unless a flush waits for it, the
+     * writer is closing, or the write was slow enough for an eighth of the queue to fill behind it.
+     */
     const drain = async () => {
       if (writing) return
       writing = true
       scheduled = false
-      while (pending.length > 0) {
-        const lines = pending
-        pending = []
+      while (queuedLines > 0) {
+        const lines = queuedLines
+        const ranges = queuedSlabs.map((slab, i) => slab.subarray(queuedStarts[i], queuedEnds[i]))
+        let bytes = 0
+        for (const range of ranges) bytes += range.length
+        queuedSlabs = []
+        queuedStarts = []
+        queuedEnds = []
+        queuedLines = 0
         if (failingSince !== undefined && Date.now() - failingSince < RETRY_AFTER_FAILURE_MS) {
-          options.onDrop(lines.length)
+          options.onDrop(lines)
         } else {
           try {
-            await append(`${lines.join("\n")}\n`)
+            await append(ranges, bytes)
             if (failingSince !== undefined) {
               failingSince = undefined
               log(Effect.logInfo(`writing ${options.path} again`))
@@ -121,7 +147,7 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
             const firstFailure = failingSince === undefined
             failingSince = Date.now()
             await closeFile()
-            options.onDrop(lines.length)
+            options.onDrop(lines)
             if (firstFailure) {
               log(
                 Effect.logError(
@@ -131,9 +157,11 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
             }
           }
         }
-        settle(lines.length)
+        settle(lines)
+        if (waiters.length === 0 && !closed && queuedLines < options.queueSize / 8) break
       }
       writing = false
+      if (queuedLines > 0) schedule()
     }
 
     // Lines coalesce for a few milliseconds into one write; a flush does not wait for that.
@@ -149,16 +177,34 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
       timer = setTimeout(drainNow, COALESCE_MS)
     }
 
-    const writeLine = (line: string): boolean => {
+    const writeRange = (slab: Buffer, start: number, end: number): boolean => {
       if (closed) return false
-      if (pending.length >= options.queueSize) {
+      if (queuedLines >= options.queueSize) {
         options.onDrop(1)
         return false
       }
-      pending.push(line)
+      const last = queuedSlabs.length - 1
+      if (last >= 0 && queuedSlabs[last] === slab && queuedEnds[last] === start) queuedEnds[last] = end
+      else {
+        queuedSlabs.push(slab)
+        queuedStarts.push(start)
+        queuedEnds.push(end)
+      }
+      queuedLines++
       accepted++
       schedule()
       return true
+    }
+
+    const slabs = new LineSlabs()
+    const writeLine = (line: string): boolean => {
+      if (closed) return false
+      if (queuedLines >= options.queueSize) {
+        options.onDrop(1)
+        return false
+      }
+      slabs.append(line)
+      return writeRange(slabs.slab, slabs.start, slabs.end)
     }
 
     yield* Effect.addFinalizer(() =>
@@ -184,6 +230,7 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
     return {
       write: (record) => writeLine(JSON.stringify(record)),
       writeLine,
+      writeRange,
       flush
     } as const
   })

@@ -7,7 +7,15 @@ import { AgentMetrics, type MetricSet, withLabels } from "./AgentMetrics.js"
 import type { TurnContext } from "./Correlation.js"
 import { makeSinkWriter } from "./JsonlWriter.js"
 import { TRACE_EVENTS, type TraceEventName } from "./Labels.js"
-import { type Correlation, correlationOf, type FiberRefReader, makeEvent, type TraceEvent } from "./TraceEvent.js"
+import { LineSlabs, parseLine } from "./LineSlabs.js"
+import {
+  appendEventLine,
+  type FiberRefReader,
+  makeEvent,
+  makeStamper,
+  type Stamp,
+  type TraceEvent
+} from "./TraceEvent.js"
 
 export type { TraceEvent } from "./TraceEvent.js"
 
@@ -46,49 +54,64 @@ const turnKey = (principal: string, sessionId: string, turnId: string) =>
   `${principal}\u0000${sessionId}\u0000${turnId}`
 
 /**
- * An insertion-ordered index of the last N turns' events, by principal, session and turn. It
- * keeps each event as its JSON line (one flat string, which the collector never has to trace
- * through) and finds a turn's list through the turn's context object, so an event costs one
- * WeakMap lookup and a push; the key string is built once per turn.
+ * An insertion-ordered index of the last N turns' events, by principal, session and turn. Each
+ * event is kept as the place of its JSON line in the sink's slabs (a slab, a start, an end: three
+ * slots of a flat list, nothing for the collector to copy), and a turn's list is found through the
+ * turn's context object, last one first, so an event costs a comparison and a push; the key string
+ * is built once per turn.
  */
 const makeRecentTurns = () => {
-  const turns = new Map<string, Array<string>>()
-  const byContext = new WeakMap<TurnContext, Array<string>>()
-  const listOf = (turn: TurnContext, sessionId: string, turnId: string) => {
-    let list = byContext.get(turn)
+  const turns = new Map<string, Array<Buffer | number>>()
+  // The keys in insertion order, oldest at `oldest`: the next one to forget, found without walking
+  // the map (whose iteration skips every entry deleted before it).
+  const order: Array<string | undefined> = new Array(RECENT_TURNS)
+  let oldest = 0
+  const byContext = new WeakMap<TurnContext, Array<Buffer | number>>()
+  let lastTurn: TurnContext | undefined
+  let lastList: Array<Buffer | number> = []
+  const listAt = (key: string) => {
+    let list = turns.get(key)
     if (list === undefined) {
-      const key = turnKey(turn.principal.name, sessionId, turnId)
-      list = turns.get(key)
-      if (list === undefined) {
-        list = []
-        turns.set(key, list)
-        if (turns.size > RECENT_TURNS) turns.delete(turns.keys().next().value!)
-      }
-      byContext.set(turn, list)
+      list = []
+      const forgotten = order[oldest]
+      if (forgotten !== undefined) turns.delete(forgotten)
+      turns.set(key, list)
+      order[oldest] = key
+      oldest = (oldest + 1) % RECENT_TURNS
     }
     return list
   }
+  const listOf = (turn: TurnContext) => {
+    if (turn === lastTurn) return lastList
+    let list = byContext.get(turn)
+    if (list === undefined) {
+      list = listAt(turnKey(turn.principal.name, turn.sessionId, turn.turnId))
+      byContext.set(turn, list)
+    }
+    lastTurn = turn
+    lastList = list
+    return list
+  }
   return {
-    /** Indexes the line of an event stamped inside `turn` (events outside a turn are not indexed). */
-    add(turn: TurnContext | undefined, event: TraceEvent, line: string) {
-      if (turn === undefined || event.session_id === "") return
+    /** Indexes the line at `slab[start, end)`, an event of `sessionId`/`turnId` stamped inside `turn`. */
+    add(turn: TurnContext | undefined, sessionId: string, turnId: string, slab: Buffer, start: number, end: number) {
+      if (turn === undefined || sessionId === "") return
       // An event stamped for another turn than the fiber's own (not made by the recorders) is
       // indexed under its own ids.
-      if (event.session_id !== turn.sessionId || event.turn_id !== turn.turnId) {
-        const key = turnKey(turn.principal.name, event.session_id, event.turn_id)
-        let list = turns.get(key)
-        if (list === undefined) {
-          list = []
-          turns.set(key, list)
-          if (turns.size > RECENT_TURNS) turns.delete(turns.keys().next().value!)
-        }
-        list.push(line)
-        return
-      }
-      listOf(turn, event.session_id, event.turn_id).push(line)
+      const list =
+        sessionId === turn.sessionId && turnId === turn.turnId
+          ? listOf(turn)
+          : listAt(turnKey(turn.principal.name, sessionId, turnId))
+      list.push(slab, start, end)
     },
-    get: (principal: string, sessionId: string, turnId: string): ReadonlyArray<TraceEvent> =>
-      (turns.get(turnKey(principal, sessionId, turnId)) ?? []).map((line) => JSON.parse(line) as TraceEvent)
+    get: (principal: string, sessionId: string, turnId: string): ReadonlyArray<TraceEvent> => {
+      const list = turns.get(turnKey(principal, sessionId, turnId)) ?? []
+      const events: Array<TraceEvent> = []
+      for (let i = 0; i < list.length; i += 3) {
+        events.push(parseLine(list[i] as Buffer, list[i + 1] as number, list[i + 2] as number) as TraceEvent)
+      }
+      return events
+    }
   }
 }
 
@@ -106,17 +129,20 @@ export class MemoryTraceEvents extends Context.Tag("security-agent/MemoryTraceEv
   Ref.Ref<ReadonlyArray<TraceEvent>>
 >() {}
 
-/** The service over one synchronous `accept` of a stamped event (the sinks differ only in it). */
+/**
+ * The service over two synchronous steps (the sinks differ only in them): `record` an event to
+ * stamp with `stamp`, and `accept` one already stamped.
+ */
 const serviceOver = (
-  accept: (correlation: TurnContext | undefined, event: TraceEvent) => void,
+  record: (stamp: Stamp, event: TraceEventName, metadata: Readonly<Record<string, unknown>>) => void,
+  accept: (turn: TurnContext | undefined, event: TraceEvent) => void,
   flush: Effect.Effect<void>,
   recent: ReturnType<typeof makeRecentTurns>
 ): TraceSinkService => {
-  const unsafeEmit = (fiber: FiberRefReader, event: TraceEventName, metadata: Readonly<Record<string, unknown>>) => {
-    const correlation: Correlation = correlationOf(fiber)
-    accept(correlation.turn, makeEvent(Date.now(), correlation, event, metadata))
-  }
-  const unsafeAppend = (fiber: FiberRefReader, event: TraceEvent) => accept(correlationOf(fiber).turn, event)
+  const stampIn = makeStamper()
+  const unsafeEmit = (fiber: FiberRefReader, event: TraceEventName, metadata: Readonly<Record<string, unknown>>) =>
+    record(stampIn(fiber), event, metadata)
+  const unsafeAppend = (fiber: FiberRefReader, event: TraceEvent) => accept(stampIn(fiber).turn, event)
   return {
     emit: (event, metadata) =>
       Effect.withFiberRuntime((fiber) => {
@@ -155,12 +181,20 @@ export class TraceSink extends Context.Tag("security-agent/TraceSink")<TraceSink
       const recent = makeRecentTurns()
       const count = eventCounters(metrics)
       const writer = yield* makeSinkWriter("jsonl", config.traceJsonlPath)
+      // Serialised and encoded once: the same bytes go to the file and to the recent-turns index.
+      const slabs = new LineSlabs()
       return serviceOver(
+        (stamp, event, metadata) => {
+          appendEventLine(slabs, Date.now(), stamp, event, metadata)
+          const turn = stamp.turn
+          if (turn !== undefined) recent.add(turn, turn.sessionId, turn.turnId, slabs.slab, slabs.start, slabs.end)
+          writer.writeRange(slabs.slab, slabs.start, slabs.end)
+          count(event)
+        },
         (turn, event) => {
-          // Serialised once: the same line goes to the file and to the recent-turns index.
-          const line = JSON.stringify(event)
-          recent.add(turn, event, line)
-          writer.writeLine(line)
+          slabs.append(JSON.stringify(event))
+          recent.add(turn, event.session_id, event.turn_id, slabs.slab, slabs.start, slabs.end)
+          writer.writeRange(slabs.slab, slabs.start, slabs.end)
           count(event.event)
         },
         writer.flush,
@@ -178,12 +212,16 @@ export class TraceSink extends Context.Tag("security-agent/TraceSink")<TraceSink
       if (!agentSignalsEnabled) return disabled
       const recent = makeRecentTurns()
       const count = eventCounters(metrics)
+      const slabs = new LineSlabs()
+      const accept = (turn: TurnContext | undefined, event: TraceEvent) => {
+        slabs.append(JSON.stringify(event))
+        recent.add(turn, event.session_id, event.turn_id, slabs.slab, slabs.start, slabs.end)
+        Effect.runSync(Ref.update(store, (all) => [...all, event]))
+        count(event.event)
+      }
       return serviceOver(
-        (turn, event) => {
-          recent.add(turn, event, JSON.stringify(event))
-          Effect.runSync(Ref.update(store, (all) => [...all, event]))
-          count(event.event)
-        },
+        (stamp, event, metadata) => accept(stamp.turn, makeEvent(Date.now(), stamp, event, metadata)),
+        accept,
         Effect.void,
         recent
       )
