@@ -319,7 +319,7 @@ export const appSettingsConfig: Config.Config<AppSettings> = Config.all({
     metricsNamespace,
     traceJsonlPath: Config.string("AGENT_TRACE_JSONL_PATH").pipe(Config.withDefault("data/logs/agent-traces.jsonl")),
     traceCaptureContent: Config.boolean("AGENT_TRACE_CAPTURE_CONTENT").pipe(Config.withDefault(false)),
-    traceQueueSize: positiveInt("AGENT_TRACE_QUEUE_SIZE", 10000),
+    traceQueueSize: positiveInt("AGENT_TRACE_QUEUE_SIZE", 50000),
     traceMaxFileBytes: positiveInt("AGENT_TRACE_MAX_FILE_BYTES", 100 * 1024 * 1024),
     traceMaxFiles: positiveInt("AGENT_TRACE_MAX_FILES", 5),
     auditEnabled: Config.boolean("GUARDRAIL_AUDIT_ENABLED").pipe(Config.withDefault(true)),

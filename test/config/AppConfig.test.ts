@@ -21,7 +21,7 @@ describe("AppConfig", () => {
         metricsNamespace: "security_agent",
         traceJsonlPath: "data/logs/agent-traces.jsonl",
         traceCaptureContent: false,
-        traceQueueSize: 10000,
+        traceQueueSize: 50000,
         traceMaxFileBytes: 100 * 1024 * 1024,
         traceMaxFiles: 5,
         auditEnabled: true,
