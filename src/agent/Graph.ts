@@ -1,6 +1,7 @@
 // The LangGraph.js graph of one turn: supervisor → specialist, and back to the supervisor while
 // its plan has steps left (at most AGENT_MAX_HOPS) → end. Compiled once when the layer is built;
 // each node is an instrumented Effect run on the turn's runtime.
+import { Runnable } from "@langchain/core/runnables"
 import { END, START, StateGraph } from "@langchain/langgraph"
 import { Context, Effect, Layer, type Runtime } from "effect"
 import type { AppConfig } from "../config/AppConfig.js"
@@ -12,6 +13,7 @@ import type { RagSearchTool } from "../tools/RagSearchTool.js"
 import type { SafeLineTools } from "../tools/SafeLineTools.js"
 import type { ConfirmationGuard } from "./ConfirmationGuard.js"
 import { GraphState, type TurnState, type TurnUpdate } from "./GraphState.js"
+import { installLightRunContext } from "./LightRunContext.js"
 import { toGraphNode } from "./NodeRunner.js"
 import { configManagerNode } from "./nodes/ConfigManager.js"
 import { directNode } from "./nodes/Direct.js"
@@ -64,6 +66,20 @@ const asStep =
 /** After a step: back to the supervisor while the plan has steps left (a change is always the last). */
 const afterStep = (state: TurnState): "supervisor" | typeof END => (state.step < state.plan.length ? "supervisor" : END)
 
+/**
+ * A conditional edge's choice as a bare Runnable: a plain function would become a RunnableLambda,
+ * which opens a callback run (a new run id) and a config context per step to call a pure function.
+ */
+class Route<Out extends string> extends Runnable<TurnState, Out> {
+  lc_namespace = ["security_agent", "agent"]
+  constructor(readonly choose: (state: TurnState) => Out) {
+    super()
+  }
+  override invoke(state: TurnState): Promise<Out> {
+    return Promise.resolve(this.choose(state))
+  }
+}
+
 const compile = () => {
   // The builder's node-name generics cannot follow a loop; the names are typed by SPECIALISTS.
   let graph: any = new StateGraph(GraphState).addNode("supervisor", toGraphNode<NodeDeps>(supervisorNode))
@@ -75,9 +91,10 @@ const compile = () => {
   let wired = graph
     .addEdge(START, "supervisor")
     // No step to run (every part refused by the plan's guardrail): the turn ends with its reply.
-    .addConditionalEdges("supervisor", (state: TurnState) => state.next ?? END, { ...routes, [END]: END })
+    .addConditionalEdges("supervisor", new Route((state) => state.next ?? END), { ...routes, [END]: END })
+  const afterStepRoute = new Route(afterStep)
   for (const name of SPECIALISTS) {
-    wired = wired.addConditionalEdges(name, afterStep, { supervisor: "supervisor", [END]: END })
+    wired = wired.addConditionalEdges(name, afterStepRoute, { supervisor: "supervisor", [END]: END })
   }
   return wired.compile() as { invoke: (input: Partial<TurnState>, config: object) => Promise<TurnState> }
 }
@@ -95,6 +112,7 @@ export class Graph extends Context.Tag("security-agent/Graph")<Graph, GraphServi
   static readonly layer = Layer.effect(
     Graph,
     Effect.sync(() => {
+      installLightRunContext()
       const compiled = compile()
       return {
         nodes: ["supervisor", ...SPECIALISTS],

@@ -171,6 +171,26 @@ const classify = (error: unknown): ReasonerError["errorType"] => {
   return "other"
 }
 
+/**
+ * A model call under LLM_TIMEOUT_SECONDS: its signal aborts at the deadline with the reason
+ * `AbortSignal.timeout` gives (a `TimeoutError`), or when the caller is interrupted. One timer,
+ * cleared as soon as the call settles; `AbortSignal.timeout`'s would live on to the deadline.
+ */
+const withDeadline = <A, E>(millis: number, call: (signal: AbortSignal) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+      millis
+    )
+    return Effect.onExit(call(controller.signal), (exit) =>
+      Effect.sync(() => {
+        clearTimeout(timer)
+        if (Exit.isInterrupted(exit)) controller.abort()
+      })
+    )
+  })
+
 const textOf = (message: BaseMessage): string =>
   typeof message.content === "string"
     ? message.content
@@ -386,12 +406,14 @@ export const makeLlmReasoner = (choice: ChatModelChoice, options: LlmReasonerOpt
         if (captureContent) yield* Effect.annotateCurrentSpan(ATTR_GEN_AI_INPUT_MESSAGES, conventionMessages(messages))
         const started = yield* Clock.currentTimeMillis
         const exit = yield* Effect.exit(
-          runInOtelContext(() =>
-            (choice.capped?.(maxTokens) ?? choice.chatModel).invoke(messages, {
-              signal: AbortSignal.timeout(timeoutSeconds * 1000),
-              ...(choice.capped === undefined && choice.provider === "openai" ? { max_tokens: maxTokens } : {}),
-              ...callOptions
-            } as Parameters<BaseChatModel["invoke"]>[1])
+          withDeadline(timeoutSeconds * 1000, (signal) =>
+            runInOtelContext(() =>
+              (choice.capped?.(maxTokens) ?? choice.chatModel).invoke(messages, {
+                signal,
+                ...(choice.capped === undefined && choice.provider === "openai" ? { max_tokens: maxTokens } : {}),
+                ...callOptions
+              } as Parameters<BaseChatModel["invoke"]>[1])
+            )
           )
         )
         const durationSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000

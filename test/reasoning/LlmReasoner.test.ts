@@ -271,6 +271,25 @@ describe("LlmReasoner.proposePlan", () => {
     }).pipe(Effect.provide(testObservability()))
   )
 
+  it.live("a call given up by its caller is aborted at once, not left running to LLM_TIMEOUT_SECONDS", () =>
+    Effect.gen(function* () {
+      const chatModel = new HangingChatModel({ responses: [] })
+      const aborted: Array<string> = []
+      const original = chatModel._generate.bind(chatModel)
+      chatModel._generate = (messages, options) => {
+        options?.signal?.addEventListener("abort", () => aborted.push(String(options.signal?.reason)))
+        return original(messages, options)
+      }
+      const { reasoner } = yield* reasonerOver(chatModel, undefined, "none", { timeoutSeconds: 30 })
+      const gaveUp = yield* reasoner.proposePlan!("show me recent attacks", [], 3).pipe(
+        Effect.timeoutTo({ duration: "50 millis", onTimeout: () => "gave up" as const, onSuccess: () => "answered" })
+      )
+      expect(gaveUp).toBe("gave up")
+      expect(aborted).toHaveLength(1)
+      expect(aborted[0]).not.toMatch(/timeout/i)
+    }).pipe(Effect.provide(testObservability()))
+  )
+
   it.effect("a hostile, huge message and a long history are fitted to the context window", () =>
     Effect.gen(function* () {
       const chatModel = new RecordingChatModel({ responses: [PLAN] })
