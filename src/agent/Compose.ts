@@ -37,8 +37,20 @@ const formatterFor = (digits: number): Intl.NumberFormat => {
 
 const INTEGERS = new Intl.NumberFormat("en-US")
 
+/** A safe integer grouped by thousands as INTEGERS.format writes it: Intl costs µs per number. */
+const groupThousands = (n: number): string => {
+  const digits = String(Math.abs(n))
+  let grouped = digits.length > 3 ? digits.slice(-3) : digits
+  for (let end = digits.length - 3; end > 0; end -= 3) grouped = `${digits.slice(Math.max(0, end - 3), end)},${grouped}`
+  return n < 0 ? `-${grouped}` : grouped
+}
+
 export const formatNumber = (n: number, digits = 1): string =>
-  Number.isInteger(n) ? INTEGERS.format(n) : formatterFor(digits).format(n)
+  Number.isSafeInteger(n) && !Object.is(n, -0)
+    ? groupThousands(n)
+    : Number.isInteger(n)
+      ? INTEGERS.format(n)
+      : formatterFor(digits).format(n)
 
 export const formatTime = (epochMs: number): string =>
   new Date(epochMs).toISOString().replace("T", " ").slice(0, 19) + "Z"

@@ -9,7 +9,7 @@ import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ERROR_TYPE_VALUE_OTHER
 } from "@opentelemetry/semantic-conventions/incubating"
-import { Cause, Clock, Context, Data, Effect, Either, Exit, Layer, Option } from "effect"
+import { Cause, Clock, Context, Data, Effect, Either, Exit, FiberRef, Layer, Option, Runtime } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { AGENTS, type AgentName } from "../domain/Agents.js"
 import type { TurnResult } from "../domain/Chat.js"
@@ -82,7 +82,23 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
       const promptHistory = (messages: ReadonlyArray<SessionMessage>): Array<HistoryMessage> =>
         messages.slice(-PROMPT_HISTORY_MESSAGES).map((m) => ({ role: m.role, content: m.content }))
 
-      const runGraph = (session: Session, sessionId: string, message: string) =>
+      /**
+       * What the graph's nodes run on: this fiber's refs (the turn span, the correlation) with the
+       * node services added to its context, as `Effect.provide(nodeContext)` + `Effect.runtime`
+       * would give, without providing (and later restoring) the context around the whole graph.
+       */
+      const turnRuntime = Effect.withFiberRuntime<Runtime.Runtime<NodeDeps>>((fiber, status) =>
+        Effect.succeed(
+          Runtime.make({
+            context: Context.merge(fiber.getFiberRef(FiberRef.currentContext), nodeContext),
+            runtimeFlags: status.runtimeFlags,
+            fiberRefs: fiber.getFiberRefs()
+          })
+        )
+      )
+
+      /** `maskedMessage`: the message as stored and captured (`maskCodes` of it, computed once). */
+      const runGraph = (session: Session, sessionId: string, message: string, maskedMessage: string) =>
         Effect.gen(function* () {
           const started = yield* Clock.currentTimeMillis
           const traceId = Option.match(yield* getTurn, { onNone: () => "", onSome: (t) => t.traceId })
@@ -90,20 +106,20 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
           // it never reaches a prompt (except a well-formed `confirm NNNNNN`, which no model
           // reads) nor a captured trace.
           const pendingAtStart = session.pendingAction !== null
-          const isConfirmation = parseConfigIntent(message).kind === "confirm"
-          const graphMessage = pendingAtStart && !isConfirmation ? maskCodes(message, true) : message
-          const capturedMessage = maskCodes(message, pendingAtStart)
+          // Parsed only when it matters: a confirmation is not masked while its change is pending.
+          const graphMessage =
+            pendingAtStart && parseConfigIntent(message).kind !== "confirm" ? maskCodes(message, true) : message
           yield* telemetry.recordTurnStarted(
             captureContent
-              ? { message_chars: message.length, message: capturedMessage }
+              ? { message_chars: message.length, message: maskedMessage }
               : { message_chars: message.length }
           )
           if (captureContent)
             yield* Effect.annotateCurrentSpan(
               ATTR_GEN_AI_INPUT_MESSAGES,
-              genAiMessages("user", redactSecrets(capturedMessage) as string)
+              genAiMessages("user", redactSecrets(maskedMessage) as string)
             )
-          const runtime = yield* Effect.runtime<NodeDeps>()
+          const runtime = yield* turnRuntime
           const exit = yield* Effect.exit(
             Effect.tryPromise({
               try: (signal) =>
@@ -137,11 +153,12 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             "security_agent.route": route,
             [ATTR_GEN_AI_REQUEST_MODEL]: reasoner.model
           })
-          const capturedReply = maskCodes(answer.reply, pendingAtStart || state.pendingAction !== null)
+          // The reply as stored and captured: no code in it, whether pending before or after the turn.
+          const maskedReply = maskCodes(answer.reply, pendingAtStart || state.pendingAction !== null)
           if (captureContent)
             yield* Effect.annotateCurrentSpan(
               ATTR_GEN_AI_OUTPUT_MESSAGES,
-              genAiMessages("assistant", redactSecrets(capturedReply) as string, "stop")
+              genAiMessages("assistant", redactSecrets(maskedReply) as string, "stop")
             )
           yield* telemetry.recordTurnCompleted(seconds, {
             status: answer.failed ? "degraded" : "ok",
@@ -150,10 +167,10 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
             reply_chars: answer.reply.length,
             sources: answer.sources.length,
             ...reasonerFacts,
-            ...(captureContent ? { reply: capturedReply } : {})
+            ...(captureContent ? { reply: maskedReply } : {})
           })
-          return { ok: true as const, traceId, state, route, answer }
-        }).pipe(Effect.provide(nodeContext))
+          return { ok: true as const, traceId, state, route, answer, maskedReply }
+        })
 
       /** What `withSession` saves, and the outcome to hand back once the session is unlocked. */
       const entry = (outcome: Either.Either<TurnResult, TurnFailed>, saved: Session) => [outcome, saved] as const
@@ -164,21 +181,18 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
           store.withSession(sessionStoreKey(request.principal, sessionId), (session) =>
             Effect.gen(function* () {
               const turnId = String(session.turnCount + 1)
+              // The stored history (and so every later prompt) never holds a live code.
+              const maskedMessage = maskCodes(request.message, session.pendingAction !== null)
               const outcome = yield* withTurnSpan(
                 sessionId,
                 turnId,
                 request.principal,
                 request.clientAddress,
                 genAiProvider
-              )(runGraph(session, sessionId, request.message))
+              )(runGraph(session, sessionId, request.message, maskedMessage))
               const now = yield* Clock.currentTimeMillis
               const ts = new Date(now).toISOString()
-              // The stored history (and so every later prompt) never holds a live code.
-              const userMessage: SessionMessage = {
-                role: "user",
-                content: maskCodes(request.message, session.pendingAction !== null),
-                ts
-              }
+              const userMessage: SessionMessage = { role: "user", content: maskedMessage, ts }
               if (!outcome.ok) {
                 // The turn id is spent (its events exist) even though the turn failed.
                 const saved: Session = {
@@ -192,20 +206,11 @@ export class Turn extends Context.Tag("security-agent/Turn")<Turn, TurnService>(
                   saved
                 )
               }
-              const { state, route, answer } = outcome
+              const { state, route, answer, maskedReply } = outcome
               const saved: Session = {
                 ...session,
                 turnCount: session.turnCount + 1,
-                messages: [
-                  ...session.messages,
-                  userMessage,
-                  {
-                    role: "assistant",
-                    content: maskCodes(answer.reply, state.pendingAction !== null || session.pendingAction !== null),
-                    route,
-                    ts
-                  }
-                ],
+                messages: [...session.messages, userMessage, { role: "assistant", content: maskedReply, route, ts }],
                 pendingAction: state.pendingAction,
                 updatedAt: now
               }

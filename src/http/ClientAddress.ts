@@ -7,12 +7,18 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
 
 export interface TrustedProxies {
   readonly ranges: ReadonlyArray<Range>
+  /** Peers already parsed (null: not an address), so a keep-alive client is not parsed per request. */
+  readonly peers: Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>
 }
+
+/** A server sees few distinct peers; past this many, new ones are parsed each time. */
+const MAX_CACHED_PEERS = 1024
 
 export class InvalidProxyRange extends Error {}
 
 /** Parses ASSISTANT_API_TRUSTED_PROXIES (CIDRs or single addresses); throws on a malformed entry. */
 export const parseTrustedProxies = (entries: ReadonlyArray<string>): TrustedProxies => ({
+  peers: new Map(),
   ranges: entries.map((entry) => {
     try {
       if (entry.includes("/")) {
@@ -34,6 +40,15 @@ const parseAddress = (text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined => {
   return ipaddr.isValid(trimmed) ? ipaddr.process(trimmed) : undefined
 }
 
+const parsedPeer = (proxies: TrustedProxies, peer: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined => {
+  let address = proxies.peers.get(peer)
+  if (address === undefined) {
+    address = parseAddress(peer) ?? null
+    if (proxies.peers.size < MAX_CACHED_PEERS) proxies.peers.set(peer, address)
+  }
+  return address ?? undefined
+}
+
 const isTrusted = (proxies: TrustedProxies, address: ipaddr.IPv4 | ipaddr.IPv6): boolean =>
   proxies.ranges.some(([range, prefix]) => range.kind() === address.kind() && address.match([range, prefix] as never))
 
@@ -42,7 +57,7 @@ export const clientAddress = (
   peer: string | undefined,
   forwardedFor: string | undefined
 ): string | undefined => {
-  const peerAddress = peer === undefined ? undefined : parseAddress(peer)
+  const peerAddress = peer === undefined ? undefined : parsedPeer(proxies, peer)
   if (peerAddress === undefined) return peer
   if (forwardedFor === undefined || !isTrusted(proxies, peerAddress)) return peerAddress.toString()
   // Walk from the nearest hop: the first address not itself a trusted proxy is the client.

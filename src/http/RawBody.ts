@@ -12,6 +12,9 @@ export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{ readonly li
 export class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{ readonly detail: string }> {}
 export class BodyTimeout extends Data.TaggedError("BodyTimeout")<{ readonly seconds: number }> {}
 
+/** Strict UTF-8; one decoder for every body (a whole-buffer decode keeps no state between calls). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true })
+
 export const readBodyText = (limit: number, timeoutSeconds: number) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -50,7 +53,7 @@ export const readBodyText = (limit: number, timeoutSeconds: number) =>
       return Effect.sync(stop)
     })
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+      return UTF8.decode(bytes)
     } catch {
       return yield* Effect.fail(new BodyUnreadable({ detail: "the request body is not valid UTF-8" }))
     }

@@ -70,8 +70,24 @@ export const citedSentences = (draft: string): Array<CitedSentence> => {
   return sentences.map((s) => ({ text: s.text, citations: [...new Set(s.citations)] }))
 }
 
-/** The terms a passage can support: its text and its heading path. */
-export const passageTerms = (passage: Passage): Set<string> => contentTerms(`${passage.section}\n${passage.text}`)
+/**
+ * Passage terms already computed, by the analyzed text: passages are the corpus's chunks, so the
+ * critic and the guardrail of every documentation turn analyze the same few hundred texts.
+ * Bounded for passages from elsewhere (tests, tools): past the bound they are analyzed afresh.
+ */
+const PASSAGE_TERMS = new Map<string, ReadonlySet<string>>()
+const MAX_PASSAGE_TERMS = 1024
+
+/** The terms a passage can support: its text and its heading path (shared: never to be changed). */
+export const passageTerms = (passage: Passage): ReadonlySet<string> => {
+  const text = `${passage.section}\n${passage.text}`
+  let terms = PASSAGE_TERMS.get(text)
+  if (terms === undefined) {
+    terms = contentTerms(text)
+    if (PASSAGE_TERMS.size < MAX_PASSAGE_TERMS) PASSAGE_TERMS.set(text, terms)
+  }
+  return terms
+}
 
 /**
  * A cited passage supports a sentence when they share at least two terms (one for a sentence of
@@ -106,11 +122,13 @@ export const checkCitations = (
   passages: ReadonlyArray<Passage>,
   minCitations: number
 ): CitationCheck => {
-  const citations = parseCitations(draft)
+  // The draft is split once: parseCitations would split it again.
+  const sentences = citedSentences(draft)
+  const citations = [...new Set(sentences.flatMap((s) => s.citations))]
   const outOfRange = citations.filter((n) => !Number.isInteger(n) || n < 1 || n > passages.length)
-  const termsOf = new Map<number, Set<string>>()
+  const termsOf = new Map<number, ReadonlySet<string>>()
   const unsupported: Array<{ sentence: string; citation: number }> = []
-  for (const sentence of citedSentences(draft)) {
+  for (const sentence of sentences) {
     if (sentence.citations.length === 0) continue
     const terms = contentTerms(sentence.text)
     for (const n of sentence.citations) {

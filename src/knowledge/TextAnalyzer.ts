@@ -114,8 +114,21 @@ export const normalizeWord = (word: string): string | undefined => {
 
 const isIndexable = (w: string) => !STOP_WORDS.has(w) && (w.length >= 2 || /\d/.test(w))
 
+/**
+ * Stems already computed. The stemmer is pure and most of the analyzer's cost, and the passages
+ * of every documentation turn repeat the corpus's few thousand words. Bounded: a caller's words
+ * past the bound are stemmed afresh each time.
+ */
+const STEMS = new Map<string, string>()
+const MAX_STEMS = 20_000
+
 function stemOf(word: string): string {
-  return /^\d+$/.test(word) ? word : stemmer(word)
+  let stem = STEMS.get(word)
+  if (stem === undefined) {
+    stem = /^\d+$/.test(word) ? word : stemmer(word)
+    if (STEMS.size < MAX_STEMS) STEMS.set(word, stem)
+  }
+  return stem
 }
 
 /**
@@ -147,7 +160,7 @@ export const synonymTokens = (text: string): Array<string> => {
   return synonymsOfStems(cleaned, cleaned.map(stemOf))
 }
 
-const cleanWords = (text: string) => words(text).map((w) => w.replace(/'s$/, ""))
+const cleanWords = (text: string) => words(text).map((w) => (w.endsWith("'s") ? w.slice(0, -2) : w))
 
 /** A stop word never starts a phrase: "do" must not read as "DoS", whose stem it shares. */
 const synonymsOfStems = (
@@ -158,8 +171,9 @@ const synonymsOfStems = (
   const found: Array<string> = []
   const nextFree = new Map<number, number>()
   stems.forEach((stem, i) => {
-    if (STOP_WORDS.has(cleaned[i]!)) return
-    for (const phrase of PHRASES_BY_FIRST_STEM.get(stem) ?? []) {
+    const phrases = PHRASES_BY_FIRST_STEM.get(stem)
+    if (phrases === undefined || STOP_WORDS.has(cleaned[i]!)) return
+    for (const phrase of phrases) {
       if ((nextFree.get(phrase.group) ?? 0) > i) continue
       if (!phrase.stems.every((s, k) => stems[i + k] === s)) continue
       nextFree.set(phrase.group, i + phrase.stems.length)

@@ -9,7 +9,7 @@ import {
   ATTR_GEN_AI_PROVIDER_NAME,
   GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT
 } from "@opentelemetry/semantic-conventions/incubating"
-import { Effect, FiberRef, Option, type Tracer } from "effect"
+import { Cause, Context, Effect, type Fiber, FiberRef, Option, Tracer } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import type { Principal } from "../domain/Principal.js"
 
@@ -43,13 +43,16 @@ export const TURN_SPAN_NAME = "invoke_agent security-agent"
 export const withTurnSpan =
   (sessionId: string, turnId: string, principal: Principal, clientAddress?: string, genAiProvider?: string) =>
   <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
-      Effect.locally(
+    Effect.withFiberRuntime<A, E, R>((fiber) => {
+      // The span withSpan below has just opened (read off the fiber: no Effect.currentSpan round trip).
+      const span = Context.getOption(fiber.getFiberRef(FiberRef.currentContext), Tracer.ParentSpan)
+      if (span._tag === "None" || span.value._tag !== "Span") return Effect.die(new Cause.NoSuchElementException())
+      return Effect.locally(
         body,
         currentTurn,
-        Option.some({ sessionId, turnId, traceId: span.traceId, principal, clientAddress, genAiProvider })
+        Option.some({ sessionId, turnId, traceId: span.value.traceId, principal, clientAddress, genAiProvider })
       )
-    ).pipe(
+    }).pipe(
       Effect.withSpan(TURN_SPAN_NAME, {
         // An in-process agent: INTERNAL, a child of the HTTP server span (or a root in the CLI).
         kind: "internal",
@@ -68,6 +71,23 @@ export const withTurnSpan =
       })
     )
 
+/** A turn child span's options: the turn's conversation and turn ids first, then `attributes`. */
+const childSpanOptions = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  attributes: Record<string, unknown>,
+  kind: Tracer.SpanKind
+) => {
+  const turn = fiber.getFiberRef(currentTurn)
+  return {
+    kind,
+    captureStackTrace: false,
+    attributes:
+      turn._tag === "None"
+        ? attributes
+        : { [ATTR_GEN_AI_CONVERSATION_ID]: turn.value.sessionId, "turn.id": turn.value.turnId, ...attributes }
+  }
+}
+
 /**
  * A span inside a turn, carrying the GenAI conversation id so every span of a turn can be
  * found by session in a tracing backend.
@@ -75,16 +95,7 @@ export const withTurnSpan =
 export const withTurnChildSpan =
   (name: string, attributes: Record<string, unknown> = {}, kind: Tracer.SpanKind = "internal") =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(getTurn, (turn) =>
-      Effect.withSpan(self, name, {
-        kind,
-        captureStackTrace: false,
-        attributes: Option.match(turn, {
-          onNone: () => attributes,
-          onSome: (t) => ({ [ATTR_GEN_AI_CONVERSATION_ID]: t.sessionId, "turn.id": t.turnId, ...attributes })
-        })
-      })
-    )
+    Effect.withFiberRuntime((fiber) => Effect.withSpan(self, name, childSpanOptions(fiber, attributes, kind)))
 
 /**
  * An `invoke_agent <agent>` span inside a turn, with the turn's `gen_ai.provider.name` set at
@@ -93,13 +104,14 @@ export const withTurnChildSpan =
 export const withAgentSpan =
   (agent: string) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(getTurn, (turn) => {
-      const provider = Option.flatMap(turn, (t) => Option.fromNullable(t.genAiProvider))
-      return withTurnChildSpan(`invoke_agent ${agent}`, {
+    Effect.withFiberRuntime((fiber) => {
+      const provider = Option.flatMapNullable(fiber.getFiberRef(currentTurn), (t) => t.genAiProvider)
+      const attributes = {
         [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
         [ATTR_GEN_AI_AGENT_NAME]: agent,
-        ...Option.match(provider, { onNone: () => ({}), onSome: (p) => ({ [ATTR_GEN_AI_PROVIDER_NAME]: p }) })
-      })(self)
+        ...(provider._tag === "None" ? {} : { [ATTR_GEN_AI_PROVIDER_NAME]: provider.value })
+      }
+      return Effect.withSpan(self, `invoke_agent ${agent}`, childSpanOptions(fiber, attributes, "internal"))
     })
 
 /**

@@ -23,20 +23,27 @@ export interface Exemplars {
 }
 
 export const makeExemplars = (): Exemplars => {
-  const bySeries = new Map<string, Array<Exemplar>>()
+  // By name, then label key: looked up without building a `name{labels}` string per observation.
+  const byName = new Map<string, Map<string, Array<Exemplar>>>()
+  let series = 0
   return {
     record: (name, labelKey, exemplar) => {
-      const key = `${name}{${labelKey}}`
-      let list = bySeries.get(key)
+      let byLabels = byName.get(name)
+      if (byLabels === undefined) {
+        byLabels = new Map()
+        byName.set(name, byLabels)
+      }
+      let list = byLabels.get(labelKey)
       if (list === undefined) {
-        if (bySeries.size >= MAX_SERIES) return
+        if (series >= MAX_SERIES) return
         list = []
-        bySeries.set(key, list)
+        byLabels.set(labelKey, list)
+        series++
       }
       list.push(exemplar)
       if (list.length > PER_SERIES) list.shift()
     },
-    of: (name, labelKey) => bySeries.get(`${name}{${labelKey}}`) ?? []
+    of: (name, labelKey) => byName.get(name)?.get(labelKey) ?? []
   }
 }
 

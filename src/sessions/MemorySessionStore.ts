@@ -54,8 +54,8 @@ export const makeMemorySessionStore: Effect.Effect<SessionStoreService, never, A
         () => new SessionBusy({ sessionId })
       )(
         Effect.gen(function* () {
-          const loaded = read(sessionId, yield* Clock.currentTimeMillis)
-          const [result, next] = yield* use(loaded ?? emptySession(sessionId, yield* Clock.currentTimeMillis))
+          const now = yield* Clock.currentTimeMillis
+          const [result, next] = yield* use(read(sessionId, now) ?? emptySession(sessionId, now))
           save(sessionId, next, yield* Clock.currentTimeMillis)
           return result
         })

@@ -1,6 +1,6 @@
 // The one wrapper every agent tool call goes through: an `execute_tool <tool>` span (a child of
 // the turn's), and one Telemetry record (metric + `tool.call` event) whatever the outcome.
-import { Cause, Clock, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Option } from "effect"
 import type { AgentName } from "../domain/Agents.js"
 import type { ToolName } from "../domain/Tools.js"
 import { withTurnChildSpan } from "../observability/Correlation.js"
@@ -25,18 +25,19 @@ const failureOf = (cause: Cause.Cause<ToolError>): { readonly error: string; rea
 export const instrumentToolCall =
   (telemetry: Telemetry["Type"], agent: AgentName, tool: ToolName, attributes: Record<string, unknown> = {}) =>
   <A>(call: Effect.Effect<A, ToolError>): Effect.Effect<A, ToolError> =>
-    Effect.flatMap(Clock.currentTimeNanos, (start) =>
-      Effect.onExit(call, (exit) =>
-        Effect.flatMap(Clock.currentTimeNanos, (end) => {
-          const durationSeconds = Number(end - start) / 1e9
-          if (Exit.isSuccess(exit)) return telemetry.recordToolCall({ agent, tool, status: "ok", durationSeconds })
-          const failure = failureOf(exit.cause)
-          return Effect.annotateCurrentSpan("error.type", failure.errorType).pipe(
-            Effect.zipRight(telemetry.recordToolCall({ agent, tool, status: "error", durationSeconds, ...failure }))
-          )
-        })
-      )
-    ).pipe(
+    // The clock read synchronously at both ends: two effects fewer per call than Clock.currentTimeNanos.
+    Effect.withFiberRuntime<A, ToolError>((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const start = clock.unsafeCurrentTimeNanos()
+      return Effect.onExit(call, (exit) => {
+        const durationSeconds = Number(clock.unsafeCurrentTimeNanos() - start) / 1e9
+        if (Exit.isSuccess(exit)) return telemetry.recordToolCall({ agent, tool, status: "ok", durationSeconds })
+        const failure = failureOf(exit.cause)
+        return Effect.annotateCurrentSpan("error.type", failure.errorType).pipe(
+          Effect.zipRight(telemetry.recordToolCall({ agent, tool, status: "error", durationSeconds, ...failure }))
+        )
+      })
+    }).pipe(
       withTurnChildSpan(`execute_tool ${tool}`, {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": tool,

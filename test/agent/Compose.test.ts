@@ -1,6 +1,25 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
-import { allToolCalls } from "../../src/agent/Compose.js"
+import fc from "fast-check"
+import { allToolCalls, formatNumber } from "../../src/agent/Compose.js"
+
+describe("formatNumber", () => {
+  it("writes every integer exactly as Intl's en-US grouping does (the fast path included)", () => {
+    const intl = new Intl.NumberFormat("en-US")
+    const integers = fc.oneof(
+      fc.integer({ min: -1_000_000, max: 1_000_000 }),
+      fc.maxSafeInteger(),
+      fc.constantFrom(0, -0, 999, 1000, -1000, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 60)
+    )
+    fc.assert(
+      fc.property(integers, (n) => {
+        expect(formatNumber(n)).toBe(intl.format(n))
+      }),
+      { numRuns: 20_000 }
+    )
+    expect(formatNumber(1234.56)).toBe("1,234.6")
+  })
+})
 
 describe("allToolCalls", () => {
   it.live("lets every call finish when one fails, then fails with that failure", () =>
