@@ -1,7 +1,8 @@
 // The bare floor of a monitor turn: a raw `node:http` server with the embedded SafeLine simulator
-// (the product's own, from dist/), making the same four SafeLine reads a monitor turn makes (all
-// four on every turn, as the product does: its statistics cache was taken back out) and answering
-// a JSON reply. No graph, no
+// (the product's own, from dist/), making the same four SafeLine reads a monitor turn makes through
+// the same cache policy (QPS per 5-second bucket and the 24 h counters per minute shared by
+// concurrent turns, forgotten when any read fails; the protection mode read every time, before the
+// statistics, as the monitor does) and answering a JSON reply. No graph, no
 // Effect, no instrumentation: what a turn cannot cost less than in Node. Run as a child process;
 // prints `FLOOR <url>` once it listens.
 import { randomBytes } from "node:crypto"
@@ -64,12 +65,32 @@ const get = (path) =>
     req.end()
   })
 
-const qps = () => get("/api/stat/qps?count=35")
-const counters = (now) => {
+/** One shared read per bucket: concurrent turns in the same bucket wait for the same promise. */
+const held = []
+const forgetAll = () => {
+  for (const slot of held) slot.pending = undefined
+}
+const bucketed = (bucketMs, read) => {
+  const slot = { bucket: -1, pending: undefined }
+  held.push(slot)
+  return (now) => {
+    const b = Math.floor(now / bucketMs)
+    if (b !== slot.bucket || slot.pending === undefined) {
+      slot.bucket = b
+      slot.pending = read(now).catch((error) => {
+        forgetAll()
+        throw error
+      })
+    }
+    return slot.pending
+  }
+}
+const qps = bucketed(5_000, () => get("/api/stat/qps?count=35"))
+const counters = bucketed(60_000, (now) => {
   const end = Math.floor(now / 1000)
   const range = `begin_time=${end - 86_400}&end_time=${end}`
   return Promise.all([get(`/api/stat/advance/attack?${range}`), get(`/api/stat/advance/access?${range}`)])
-}
+})
 
 const reply = (res, status, body) => {
   const text = JSON.stringify(body)
@@ -96,11 +117,12 @@ const server = createServer((req, res) => {
     if (typeof input?.message !== "string") return reply(res, 400, { error: "invalid_body" })
     const now = Date.now()
     try {
-      const [series, [attack, access], mode] = await Promise.all([
-        qps(now),
-        counters(now),
-        get("/api/open/global/mode")
-      ])
+      // The mode first: a failed read forgets the statistics, so an outage shows in this turn.
+      const mode = await get("/api/open/global/mode").catch((error) => {
+        forgetAll()
+        throw error
+      })
+      const [series, [attack, access]] = await Promise.all([qps(now), counters(now)])
       const last = series.nodes.at(-1) ?? {}
       let requests = 0
       for (const [key, value] of Object.entries(last)) if (key !== "time") requests += Number(value) || 0

@@ -3,9 +3,11 @@
 // idempotent IP blocklist enforced by one deny policy, and the read-side summaries (QPS, events,
 // top sources, attack types).
 import { isIP } from "node:net"
-import { Clock, Context, Data, Effect, Layer, Option } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
 import { ChangeHistory, type ModuleMap } from "../sessions/ChangeHistory.js"
 import { attackTypeName } from "./AttackTypes.js"
+import { COUNTER_BUCKET_MS, makeBucketedRead, QPS_BUCKET_MS } from "./BucketedRead.js"
+import { onAnyFailure } from "./OnAnyFailure.js"
 import {
   type AttackEvent,
   type DetectLog,
@@ -285,7 +287,8 @@ export const summarizeAttacks = (input: {
 }
 
 const make = Effect.gen(function* () {
-  const client = yield* SafeLineClient
+  // Any failed call forgets the shared statistics, so an outage shows on the next turn.
+  const client = onAnyFailure(yield* SafeLineClient, () => forgetStatistics())
   /** The last mode change, deployment-wide: what a restore puts back, on any replica. */
   const history = yield* ChangeHistory
   /** Mode and blocklist changes are read-modify-write: one at a time (in this process; the mode record is CAS'ed). */
@@ -304,23 +307,30 @@ const make = Effect.gen(function* () {
       Effect.all([client.attackStats(begin, end), client.accessStats(begin, end)], { concurrency: 2 }),
       ([attack, access]) => ({ begin, end, attack, access })
     )
-  // Read on every turn: a cache per time bucket (BucketedRead) cut CPU per turn, but it served a
-  // SafeLine outage's turns from the cache and lost the reads' place in the turn's trace (issue 18).
-  const latestQps = Effect.map(client.qps(QPS_SAMPLES), (qps) =>
-    qps.nodes.map((node) => {
-      let requests = 0
-      for (const [key, value] of Object.entries(node)) {
-        if (key === "time") continue
-        const n = typeof value === "number" ? value : Number(value)
-        if (Number.isFinite(n)) requests += n
-      }
-      return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
-    })
+  // Time-bucketed statistics are shared by the turns of one bucket (never the protection mode
+  // or the blocklist, which another replica may have just changed). The series is derived once
+  // per read, not once per turn.
+  const latestQps = makeBucketedRead(QPS_BUCKET_MS, () =>
+    Effect.map(client.qps(QPS_SAMPLES), (qps) =>
+      qps.nodes.map((node) => {
+        let requests = 0
+        for (const [key, value] of Object.entries(node)) {
+          if (key === "time") continue
+          const n = typeof value === "number" ? value : Number(value)
+          if (Number.isFinite(n)) requests += n
+        }
+        return { time: String(node.time ?? ""), qps: Math.round((requests / 5) * 100) / 100 }
+      })
+    )
   )
-  const lastDayCounters = Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+  const lastDayCounters = makeBucketedRead(COUNTER_BUCKET_MS, (nowMs) => {
     const end = Math.floor(nowMs / 1000)
     return countersOver(end - STATS_WINDOW_SECONDS, end)
   })
+  function forgetStatistics() {
+    latestQps.forget()
+    lastDayCounters.forget()
+  }
 
   /** Traffic now and SafeLine's counters over a range (epoch ms; default the last 24 h). */
   const trafficStatsOver = (range?: {
@@ -328,14 +338,16 @@ const make = Effect.gen(function* () {
     readonly endMs: number
   }): Effect.Effect<TrafficStats, SafeLineError> =>
     Effect.gen(function* () {
+      // The shared reads almost always answer from their bucket, so in sequence (no fiber per
+      // turn); a named range is read from SafeLine alongside the QPS.
       const [qpsSeries, { begin, end, attack, access }] = yield* Effect.all(
         [
-          latestQps,
+          latestQps.get,
           range === undefined
-            ? lastDayCounters
+            ? lastDayCounters.get
             : countersOver(Math.floor(range.startMs / 1000), Math.floor(range.endMs / 1000))
         ],
-        { concurrency: 2 }
+        { concurrency: range === undefined ? 1 : 2 }
       )
       return {
         qps: qpsSeries.at(-1)?.qps ?? 0,
