@@ -11,11 +11,11 @@ import fc from "fast-check"
 import { LOCAL_CLI_PRINCIPAL } from "../../src/domain/Principal.js"
 import { AgentMetrics, taggedTable, withLabels } from "../../src/observability/AgentMetrics.js"
 import { withTurnSpan } from "../../src/observability/Correlation.js"
-import { makeJsonlWriter } from "../../src/observability/JsonlWriter.js"
 import { formatTimestamp } from "../../src/observability/TraceEvent.js"
 import { TraceSink } from "../../src/observability/TraceSink.js"
 import { readJsonl } from "../support/jsonl.js"
 import { testConfig } from "../support/layers.js"
+import { tempJsonlWriter } from "../support/tempJsonlWriter.js"
 
 const fileSink = (env: Record<string, string>) =>
   TraceSink.layer.pipe(Layer.provideMerge(AgentMetrics.layer), Layer.provide(testConfig(env)))
@@ -94,22 +94,12 @@ describe("JSONL writer", () => {
     "writes 20 000 lines coalesced into batches, in order, none dropped; an idle flush returns at once",
     () =>
       Effect.gen(function* () {
-        const path = join(mkdtempSync(join(tmpdir(), "fast-")), "w.jsonl")
-        let dropped = 0
-        const writer = yield* makeJsonlWriter({
-          path,
-          queueSize: 100_000,
-          maxFileBytes: 1024 ** 3,
-          maxFiles: 2,
-          onDrop: (n) => {
-            dropped += n
-          }
-        })
+        const { path, writer, dropped } = yield* tempJsonlWriter(100_000)
         for (let i = 0; i < 20_000; i++) expect(writer.writeLine(JSON.stringify({ i }))).toBe(true)
         yield* writer.flush
         const lines = readJsonl(path)
         expect(lines.map((l) => l.i)).toEqual([...Array(20_000).keys()])
-        expect(dropped).toBe(0)
+        expect(dropped()).toBe(0)
         // A flush with nothing pending returns at once.
         yield* writer.flush
       })

@@ -1,16 +1,14 @@
 // Event lines built in place in slabs are the very bytes JSON.stringify gives for the stamped event
 // (field order, escaping, redaction), whatever the ids, names and metadata; lines that cross slab
 // boundaries or outgrow a slab read back whole; the writer sends queued ranges to disk in order.
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
-import { makeJsonlWriter } from "../../src/observability/JsonlWriter.js"
 import { TRACE_EVENTS } from "../../src/observability/Labels.js"
 import { LineSlabs, parseLine } from "../../src/observability/LineSlabs.js"
 import { appendEventLine, makeEvent, stampOf } from "../../src/observability/TraceEvent.js"
+import { tempJsonlWriter } from "../support/tempJsonlWriter.js"
 
 const text = fc.string({ unit: "binary", maxLength: 40 })
 const lineOf = (slabs: LineSlabs) => slabs.slab.toString("utf8", slabs.start, slabs.end)
@@ -72,17 +70,7 @@ describe("LineSlabs", () => {
 describe("JSONL writer ranges", () => {
   it.scopedLive("writes queued ranges in order, around lines it dropped when full", () =>
     Effect.gen(function* () {
-      const path = join(mkdtempSync(join(tmpdir(), "slabs-")), "w.jsonl")
-      let dropped = 0
-      const writer = yield* makeJsonlWriter({
-        path,
-        queueSize: 100,
-        maxFileBytes: 1024 ** 3,
-        maxFiles: 2,
-        onDrop: (n) => {
-          dropped += n
-        }
-      })
+      const { path, writer, dropped } = yield* tempJsonlWriter(100)
       const slabs = new LineSlabs()
       const kept: Array<number> = []
       // Synchronously, so the 100-line queue overflows: lines 100..149 are dropped, leaving a gap
@@ -104,7 +92,7 @@ describe("JSONL writer ranges", () => {
         .split("\n")
         .filter((l) => l !== "")
       expect(written.map((l) => JSON.parse(l).i)).toEqual(kept)
-      expect(dropped).toBe(50)
+      expect(dropped()).toBe(50)
     })
   )
 })
