@@ -2,13 +2,14 @@
 // proxy listed in ASSISTANT_API_TRUSTED_PROXIES, in which case the nearest untrusted address of
 // X-Forwarded-For. Nothing else a caller sends (X-Forwarded-Host, Forwarded) is believed.
 import ipaddr from "ipaddr.js"
+import { boundedMemo } from "../domain/BoundedMemo.js"
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
 
 export interface TrustedProxies {
   readonly ranges: ReadonlyArray<Range>
-  /** Peers already parsed (null: not an address), so a keep-alive client is not parsed per request. */
-  readonly peers: Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>
+  /** A peer's address, parsed once per peer, so a keep-alive client is not parsed per request. */
+  readonly parsePeer: (peer: string) => ipaddr.IPv4 | ipaddr.IPv6 | undefined
 }
 
 /** A server sees few distinct peers; past this many, new ones are parsed each time. */
@@ -18,7 +19,7 @@ export class InvalidProxyRange extends Error {}
 
 /** Parses ASSISTANT_API_TRUSTED_PROXIES (CIDRs or single addresses); throws on a malformed entry. */
 export const parseTrustedProxies = (entries: ReadonlyArray<string>): TrustedProxies => ({
-  peers: new Map(),
+  parsePeer: boundedMemo(MAX_CACHED_PEERS, parseAddress),
   ranges: entries.map((entry) => {
     try {
       if (entry.includes("/")) {
@@ -40,15 +41,6 @@ const parseAddress = (text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined => {
   return ipaddr.isValid(trimmed) ? ipaddr.process(trimmed) : undefined
 }
 
-const parsedPeer = (proxies: TrustedProxies, peer: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined => {
-  let address = proxies.peers.get(peer)
-  if (address === undefined) {
-    address = parseAddress(peer) ?? null
-    if (proxies.peers.size < MAX_CACHED_PEERS) proxies.peers.set(peer, address)
-  }
-  return address ?? undefined
-}
-
 const isTrusted = (proxies: TrustedProxies, address: ipaddr.IPv4 | ipaddr.IPv6): boolean =>
   proxies.ranges.some(([range, prefix]) => range.kind() === address.kind() && address.match([range, prefix] as never))
 
@@ -57,7 +49,7 @@ export const clientAddress = (
   peer: string | undefined,
   forwardedFor: string | undefined
 ): string | undefined => {
-  const peerAddress = peer === undefined ? undefined : parsedPeer(proxies, peer)
+  const peerAddress = peer === undefined ? undefined : proxies.parsePeer(peer)
   if (peerAddress === undefined) return peer
   if (forwardedFor === undefined || !isTrusted(proxies, peerAddress)) return peerAddress.toString()
   // Walk from the nearest hop: the first address not itself a trusted proxy is the client.

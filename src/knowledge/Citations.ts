@@ -1,6 +1,7 @@
 // Citations in a drafted answer: which passages `[n]` a draft cites, sentence by sentence, and
 // whether each cited passage really shares content with the sentence citing it (term overlap
 // after stop-word removal and stemming). Shared by the Self-RAG guardrail and the offline critic.
+import { boundedMemo } from "../domain/BoundedMemo.js"
 import type { Passage } from "./Passage.js"
 import { contentTerms } from "./TextAnalyzer.js"
 
@@ -75,19 +76,12 @@ export const citedSentences = (draft: string): Array<CitedSentence> => {
  * critic and the guardrail of every documentation turn analyze the same few hundred texts.
  * Bounded for passages from elsewhere (tests, tools): past the bound they are analyzed afresh.
  */
-const PASSAGE_TERMS = new Map<string, ReadonlySet<string>>()
 const MAX_PASSAGE_TERMS = 1024
+const termsOfText = boundedMemo(MAX_PASSAGE_TERMS, (text: string): ReadonlySet<string> => contentTerms(text))
 
 /** The terms a passage can support: its text and its heading path (shared: never to be changed). */
-export const passageTerms = (passage: Passage): ReadonlySet<string> => {
-  const text = `${passage.section}\n${passage.text}`
-  let terms = PASSAGE_TERMS.get(text)
-  if (terms === undefined) {
-    terms = contentTerms(text)
-    if (PASSAGE_TERMS.size < MAX_PASSAGE_TERMS) PASSAGE_TERMS.set(text, terms)
-  }
-  return terms
-}
+export const passageTerms = (passage: Passage): ReadonlySet<string> =>
+  termsOfText(`${passage.section}\n${passage.text}`)
 
 /**
  * A cited passage supports a sentence when they share at least two terms (one for a sentence of

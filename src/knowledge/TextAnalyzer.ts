@@ -2,6 +2,7 @@
 // and add a canonical token for security synonyms (sqli ↔ sql injection ...), so BM25 indexing,
 // query parsing and the citation overlap checks all agree on what a "term" is.
 import { stemmer } from "stemmer"
+import { boundedMemo } from "../domain/BoundedMemo.js"
 
 /** Common English function words: they carry no topic, so they neither rank nor prove support. */
 const STOP_WORDS: ReadonlySet<string> = new Set(
@@ -119,17 +120,9 @@ const isIndexable = (w: string) => !STOP_WORDS.has(w) && (w.length >= 2 || /\d/.
  * of every documentation turn repeat the corpus's few thousand words. Bounded: a caller's words
  * past the bound are stemmed afresh each time.
  */
-const STEMS = new Map<string, string>()
 const MAX_STEMS = 20_000
 
-function stemOf(word: string): string {
-  let stem = STEMS.get(word)
-  if (stem === undefined) {
-    stem = /^\d+$/.test(word) ? word : stemmer(word)
-    if (STEMS.size < MAX_STEMS) STEMS.set(word, stem)
-  }
-  return stem
-}
+const stemOf = boundedMemo(MAX_STEMS, (word: string): string => (/^\d+$/.test(word) ? word : stemmer(word)))
 
 /**
  * Phrases are matched on stemmed word sequences, so "SQL injections", "sql-injection" and
