@@ -1,7 +1,6 @@
 // The LangGraph.js graph of one turn: supervisor → specialist, and back to the supervisor while
-// its plan has steps left (at most AGENT_MAX_HOPS) → end. Compiled once when the layer is built;
+// its plan has steps left (at most AGENT_MAX_HOPS) → end. Each node says where the turn goes next. Compiled once when the layer is built;
 // each node is an instrumented Effect run on the turn's runtime.
-import { Runnable } from "@langchain/core/runnables"
 import { END, START, StateGraph } from "@langchain/langgraph"
 import { Context, Effect, Layer, type Runtime } from "effect"
 import type { AppConfig } from "../config/AppConfig.js"
@@ -12,7 +11,7 @@ import type { Reasoner } from "../reasoning/Reasoner.js"
 import type { RagSearchTool } from "../tools/RagSearchTool.js"
 import type { SafeLineTools } from "../tools/SafeLineTools.js"
 import type { ConfirmationGuard } from "./ConfirmationGuard.js"
-import { GraphState, type TurnState, type TurnUpdate } from "./GraphState.js"
+import { GraphState, type GraphTurn, type TurnState, type TurnUpdate } from "./GraphState.js"
 import { installLightRunContext } from "./LightRunContext.js"
 import { toGraphNode } from "./NodeRunner.js"
 import { configManagerNode } from "./nodes/ConfigManager.js"
@@ -66,46 +65,27 @@ const asStep =
 /** After a step: back to the supervisor while the plan has steps left (a change is always the last). */
 const afterStep = (state: TurnState): "supervisor" | typeof END => (state.step < state.plan.length ? "supervisor" : END)
 
-/**
- * A conditional edge's choice as a bare Runnable: a plain function would become a RunnableLambda,
- * which opens a callback run (a new run id) and a config context per step to call a pure function.
- */
-class Route<Out extends string> extends Runnable<TurnState, Out> {
-  lc_namespace = ["security_agent", "agent"]
-  constructor(readonly choose: (state: TurnState) => Out) {
-    super()
-  }
-  override invoke(state: TurnState): Promise<Out> {
-    return Promise.resolve(this.choose(state))
-  }
-}
-
 const compile = () => {
   // The builder's node-name generics cannot follow a loop; the names are typed by SPECIALISTS.
-  let graph: any = new StateGraph(GraphState).addNode("supervisor", toGraphNode<NodeDeps>(supervisorNode))
+  // Each node names where the turn goes next (`ends` lists where it may): no step to run (every
+  // part refused by the plan's guardrail) ends the turn at the supervisor with its reply.
+  let graph: any = new StateGraph(GraphState).addNode(
+    "supervisor",
+    toGraphNode<NodeDeps>(supervisorNode, (state) => state.next ?? END),
+    { ends: [...SPECIALISTS, END] }
+  )
   for (const name of SPECIALISTS) {
     const node = specialistNodes[name] as (state: TurnState) => Effect.Effect<TurnUpdate, never, NodeDeps>
-    graph = graph.addNode(name, toGraphNode<NodeDeps>(asStep(name, node)))
+    graph = graph.addNode(name, toGraphNode<NodeDeps>(asStep(name, node), afterStep), { ends: ["supervisor", END] })
   }
-  const routes = Object.fromEntries(SPECIALISTS.map((s) => [s, s])) as Record<SpecialistName, SpecialistName>
-  let wired = graph
-    .addEdge(START, "supervisor")
-    // No step to run (every part refused by the plan's guardrail): the turn ends with its reply.
-    .addConditionalEdges("supervisor", new Route((state) => state.next ?? END), { ...routes, [END]: END })
-  const afterStepRoute = new Route(afterStep)
-  for (const name of SPECIALISTS) {
-    wired = wired.addConditionalEdges(name, afterStepRoute, { supervisor: "supervisor", [END]: END })
+  return graph.addEdge(START, "supervisor").compile() as {
+    invoke: (input: GraphTurn, config: object) => Promise<GraphTurn>
   }
-  return wired.compile() as { invoke: (input: Partial<TurnState>, config: object) => Promise<TurnState> }
 }
 
 export interface GraphService {
   readonly nodes: ReadonlyArray<string>
-  readonly invoke: (
-    input: Partial<TurnState>,
-    runtime: Runtime.Runtime<NodeDeps>,
-    signal: AbortSignal
-  ) => Promise<TurnState>
+  readonly invoke: (input: TurnState, runtime: Runtime.Runtime<NodeDeps>, signal: AbortSignal) => Promise<TurnState>
 }
 
 export class Graph extends Context.Tag("security-agent/Graph")<Graph, GraphService>() {
@@ -116,7 +96,8 @@ export class Graph extends Context.Tag("security-agent/Graph")<Graph, GraphServi
       const compiled = compile()
       return {
         nodes: ["supervisor", ...SPECIALISTS],
-        invoke: (input, runtime, signal) => compiled.invoke(input, { configurable: { runtime }, signal })
+        invoke: (input, runtime, signal) =>
+          compiled.invoke({ turn: input }, { configurable: { runtime }, signal }).then((out) => out.turn)
       }
     })
   )

@@ -37,34 +37,46 @@ export interface StepResult {
   readonly facts: StepFacts
 }
 
-export const GraphState = Annotation.Root({
-  sessionId: Annotation<string>(),
-  message: Annotation<string>(),
-  history: Annotation<ReadonlyArray<HistoryMessage>>(),
+export interface TurnState {
+  readonly sessionId: string
+  readonly message: string
+  readonly history: ReadonlyArray<HistoryMessage>
   /** The operator's whole message; `message` is the current step's part of it. */
-  operatorMessage: Annotation<string>(),
+  readonly operatorMessage: string
   /** The specialist the supervisor handed the turn to (the current step's). */
-  next: Annotation<SpecialistName | null>(),
+  readonly next: SpecialistName | null
   /** The steps to run, made by the supervisor before any tool runs; one for most turns. */
-  plan: Annotation<ReadonlyArray<PlanStep>>(),
+  readonly plan: ReadonlyArray<PlanStep>
   /** Steps the plan's guardrail did not run (hop budget, a second change), for the reply. */
-  notRun: Annotation<ReadonlyArray<PlanStep & { readonly reason: "budget_exhausted" | "second_change" }>>(),
+  readonly notRun: ReadonlyArray<PlanStep & { readonly reason: "budget_exhausted" | "second_change" }>
   /** How many steps have finished. */
-  step: Annotation<number>(),
-  results: Annotation<ReadonlyArray<StepResult>>(),
+  readonly step: number
+  readonly results: ReadonlyArray<StepResult>
   /** The current specialist's structured findings; moved into its StepResult. */
-  facts: Annotation<StepFacts>(),
-  reply: Annotation<string>(),
-  sources: Annotation<ReadonlyArray<SourceRef>>(),
+  readonly facts: StepFacts
+  readonly reply: string
+  readonly sources: ReadonlyArray<SourceRef>
   /** The session's pending change: read by config_manager, written back to the session. */
-  pendingAction: Annotation<PendingAction | null>(),
-  selfrag: Annotation<ReadonlyArray<SelfRagAttemptTrace>>(),
+  readonly pendingAction: PendingAction | null
+  readonly selfrag: ReadonlyArray<SelfRagAttemptTrace>
   /** True when the specialist could not do its job (its reply explains why). */
-  failed: Annotation<boolean>()
-})
+  readonly failed: boolean
+}
 
-export type TurnState = typeof GraphState.State
-export type TurnUpdate = typeof GraphState.Update
+/** What a node returns: the fields it changed. */
+export type TurnUpdate = Partial<TurnState>
+
+/**
+ * The graph's state is the whole turn in one channel: every field is last-value-wins and one
+ * node runs at a time, so one channel means the same, and LangGraph copies, versions and
+ * checkpoints one value per step instead of fifteen.
+ */
+export const GraphState = Annotation.Root({ turn: Annotation<TurnState>() })
+
+export type GraphTurn = typeof GraphState.State
+
+/** The state a node's update leaves: its fields over the turn's, as fifteen last-value channels did. */
+export const applyUpdate = (state: TurnState, update: TurnUpdate): TurnState => ({ ...state, ...update }) as TurnState
 
 /** The state a turn starts from: nothing planned, nothing run yet. */
 export const newTurnState = (start: {

@@ -1,13 +1,13 @@
 // Graph nodes are Effects: this runs one inside LangGraph with the turn's captured runtime, in
 // its `invoke_agent <node>` span, counts the run on success, failure and interruption, and
 // turns a typed failure into a clear reply instead of a crashed turn.
-import type { LangGraphRunnableConfig } from "@langchain/langgraph"
+import { Command, type LangGraphRunnableConfig } from "@langchain/langgraph"
 import { ATTR_ERROR_TYPE, ERROR_TYPE_VALUE_OTHER } from "@opentelemetry/semantic-conventions/incubating"
 import { Cause, Effect, Exit, Runtime } from "effect"
 import type { AgentName } from "../domain/Agents.js"
 import { withAgentSpan } from "../observability/Correlation.js"
 import { Telemetry } from "../observability/Telemetry.js"
-import type { TurnState, TurnUpdate } from "./GraphState.js"
+import { applyUpdate, type GraphTurn, type TurnState, type TurnUpdate } from "./GraphState.js"
 
 /** What a node can fail with: every expected failure carries a user-readable message. */
 export interface NodeFailure {
@@ -48,15 +48,19 @@ export const instrumentNode = <E extends NodeFailure, R>(
 /**
  * Adapts an instrumented node Effect to a LangGraph node: it runs on the runtime captured
  * inside the turn span (so FiberRefs, services and the parent span are the turn's), and the
- * graph's abort signal interrupts it.
+ * graph's abort signal interrupts it. The node names where the turn goes next (`goto`, from the
+ * state its update leaves), so no conditional edge re-reads the state after it.
  */
 export const toGraphNode =
-  <R>(program: (state: TurnState) => Effect.Effect<TurnUpdate, never, R>) =>
-  async (state: TurnState, config: LangGraphRunnableConfig): Promise<TurnUpdate> => {
+  <R>(program: (state: TurnState) => Effect.Effect<TurnUpdate, never, R>, goto: (state: TurnState) => string) =>
+  async ({ turn }: GraphTurn, config: LangGraphRunnableConfig): Promise<Command> => {
     const runtime = config.configurable?.runtime as Runtime.Runtime<R> | undefined
     if (runtime === undefined) throw new Error("graph invoked without the turn's Effect runtime in config.configurable")
-    const exit = await Runtime.runPromiseExit(runtime)(program(state), { signal: config.signal })
-    if (Exit.isSuccess(exit)) return exit.value
+    const exit = await Runtime.runPromiseExit(runtime)(program(turn), { signal: config.signal })
+    if (Exit.isSuccess(exit)) {
+      const next = applyUpdate(turn, exit.value)
+      return new Command({ update: { turn: next }, goto: goto(next) })
+    }
     // Defects and interruptions stay what they are: LangGraph rethrows, Turn.run reports them.
     throw Cause.squash(exit.cause)
   }
