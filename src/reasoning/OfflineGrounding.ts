@@ -1,6 +1,7 @@
 // The offline reasoner's Self-RAG draft and critic, without a model: the draft extracts the
 // passages' sentences that best overlap the question, each cited `[n]`; the critic checks that
 // the cited sentences are supported and that the evidence covers the question's key terms.
+import { boundedMemo } from "../domain/BoundedMemo.js"
 import { citedSentences, parseCitations, passageTerms, supports } from "../knowledge/Citations.js"
 import { analyze, contentTerms, salientTerms, words } from "../knowledge/TextAnalyzer.js"
 import type { Critique, CritiqueRequest, DraftRequest } from "./Reasoner.js"
@@ -54,15 +55,16 @@ export const isVagueQuestion = (question: string): boolean => {
 // Draft
 
 interface Unit {
-  readonly passage: number
   readonly position: number
   readonly text: string
+  /** Its content terms (shared between turns: never to be changed). */
+  readonly terms: ReadonlySet<string>
 }
 
 const FENCE = /^\s*(```|~~~)/
 
 /** A passage as readable units: sentences of paragraphs, list items, table rows; code stays with the line before it. */
-const unitsOf = (text: string, passage: number): Array<Unit> => {
+const unitsOf = (text: string): Array<Unit> => {
   const units: Array<string> = []
   let paragraph: Array<string> = []
   let code: Array<string> | undefined
@@ -109,8 +111,16 @@ const unitsOf = (text: string, passage: number): Array<Unit> => {
   return units
     .map((u) => u.trim())
     .filter((u) => u.length >= 12)
-    .map((u, position) => ({ passage, position, text: u }))
+    .map((u, position) => ({ position, text: u, terms: contentTerms(u) }))
 }
+
+/**
+ * Units already split and analyzed, by passage text: passages are the corpus's chunks, so every
+ * documentation turn drafts from the same few hundred texts. Bounded like the critic's passage
+ * terms: past the bound a passage is split afresh.
+ */
+const MAX_DRAFT_PASSAGES = 1024
+const unitsOfPassage = boundedMemo(MAX_DRAFT_PASSAGES, unitsOf)
 
 const tableRow = (row: string) =>
   row
@@ -139,12 +149,11 @@ export const offlineDraft = (request: DraftRequest): string => {
   const scored = request.passages.flatMap((passage, i) => {
     const headingTerms = contentTerms(passage.section)
     const headingBonus = [...key].filter((t) => headingTerms.has(t)).length * 0.25
-    return unitsOf(passage.text, i).map((unit) => {
-      const terms = contentTerms(unit.text)
+    return unitsOfPassage(passage.text).map((unit) => {
       let score = 0
-      for (const t of key) if (terms.has(t)) score += salient.has(t) ? 2 : 1
+      for (const t of key) if (unit.terms.has(t)) score += salient.has(t) ? 2 : 1
       // Retrieval ranked earlier passages higher; a matching heading says the whole section is on topic.
-      return { unit, score: score === 0 ? 0 : (score + headingBonus) / (1 + 0.25 * i) }
+      return { unit, passage: i, score: score === 0 ? 0 : (score + headingBonus) / (1 + 0.25 * i) }
     })
   })
   const best = Math.max(0, ...scored.map((s) => s.score))
@@ -153,8 +162,8 @@ export const offlineDraft = (request: DraftRequest): string => {
     .filter((s) => s.score >= best * 0.6)
     .sort((a, b) => b.score - a.score)
     .slice(0, MAX_UNITS)
-    .sort((a, b) => a.unit.passage - b.unit.passage || a.unit.position - b.unit.position)
-  const lines = chosen.map((s) => cite(s.unit.text, s.unit.passage + 1))
+    .sort((a, b) => a.passage - b.passage || a.unit.position - b.unit.position)
+  const lines = chosen.map((s) => cite(s.unit.text, s.passage + 1))
   // Bullets for several points; a code block keeps its fence at the start of the line.
   return lines.length === 1 ? lines[0]! : lines.map((l) => (FENCE.test(l) ? l : `- ${l}`)).join("\n")
 }
