@@ -6,14 +6,15 @@
 // alternating) and repeat `runs` times: medians with min and max.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import autocannon from "autocannon"
 import { load, startServer } from "./api.mjs"
 import { DIST } from "./dist.mjs"
-import { DOCUMENTATION_MESSAGE, MONITOR_MESSAGE, SCRIPT } from "./script.mjs"
+import { startLlmStub } from "./llmStub.mjs"
+import { DIRECT_MESSAGE, DOCUMENTATION_MESSAGE, MONITOR_MESSAGE, SCRIPT } from "./script.mjs"
 import { median, round } from "./stats.mjs"
 
 const CLK_TCK = (() => {
@@ -57,45 +58,6 @@ const startFloor = async () => {
   }
 }
 
-/** An OpenAI-compatible stub on 127.0.0.1 (in this process, so its CPU is not the server's). */
-const startLlmStub = async () => {
-  const completion = (model, content) =>
-    JSON.stringify({
-      id: "chatcmpl-bench",
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", logprobs: null }],
-      usage: { prompt_tokens: 321, completion_tokens: 23, total_tokens: 344 }
-    })
-  const server = createServer((req, res) => {
-    let body = ""
-    req.on("data", (chunk) => {
-      body += chunk
-    })
-    req.on("end", () => {
-      if (req.method === "GET") {
-        res.writeHead(200, { "content-type": "application/json" })
-        return res.end(JSON.stringify({ object: "list", data: [{ id: "bench-model", object: "model" }] }))
-      }
-      const request = JSON.parse(body)
-      const system = String(request.messages?.[0]?.content ?? "")
-      const route = system.startsWith("You route messages")
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(completion(request.model, route ? "monitor" : "Traffic is steady at about twenty requests per second."))
-    })
-  })
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${server.address().port}/v1`,
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(resolve)
-      })
-  }
-}
-
 /** `turns` requests of one message (or the script) at one concurrency: CPU ms per turn, turns/s, mean latency. */
 const measure = async (target, connections, message, turns) => {
   const before = processCpuMs(target.pid)
@@ -114,6 +76,16 @@ const measure = async (target, connections, message, turns) => {
     latencyMs: r.latency.mean,
     ok,
     requests: r.requests.total
+  }
+}
+
+/** `requests` GETs of the liveness probe at one concurrency: CPU ms per request (the HTTP stack alone). */
+const measureProbe = async (target, connections, requests) => {
+  const before = processCpuMs(target.pid)
+  const r = await autocannon({ url: `${target.url}/healthz`, connections, amount: requests })
+  return {
+    cpuMsPerRequest: (processCpuMs(target.pid) - before) / r.requests.total,
+    ok: r.non2xx === 0 && r.errors === 0
   }
 }
 
@@ -178,6 +150,7 @@ export const runCpuBench = async ({
       await load(target.url, { connections: 1, amount: warmup, messages: SCRIPT })
     }
     await load(product.url, { connections: 8, amount: warmup, messages: [DOCUMENTATION_MESSAGE] })
+    await load(product.url, { connections: 8, amount: warmup, messages: [DIRECT_MESSAGE] })
     for (let run = 0; run < runs; run++) {
       for (const c of concurrencies) {
         const order = (run + c) % 2 === 0 ? [product, floor] : [floor, product]
@@ -204,6 +177,13 @@ export const runCpuBench = async ({
       push("overhead_process_wall_ratio", on.latencyMs / off.latencyMs)
       push("script_c1_cpu_on", on.cpuMsPerTurn)
       push("script_c1_cpu_off", off.cpuMsPerTurn)
+      // What every turn costs at least (a greeting: supervisor and direct node), and the HTTP
+      // stack alone (the liveness probe): the budget a monitor or documentation turn builds on.
+      const direct = await measure(product, 8, DIRECT_MESSAGE, turns)
+      const probe = await measureProbe(product, 8, turns)
+      allOk &&= direct.ok && probe.ok
+      push("direct_c8_cpu", direct.cpuMsPerTurn)
+      push("probe_c8_cpu", probe.cpuMsPerRequest)
       const doc = await measure(product, 8, DOCUMENTATION_MESSAGE, turns)
       allOk &&= doc.ok
       push("documentation_c8_cpu", doc.cpuMsPerTurn)
@@ -261,6 +241,8 @@ export const runCpuBench = async ({
     m.overhead_process_wall_ratio.median <= 1.03
   )
   results.floor_cpu_per_turn_ms = result(m.floor_c8_cpu, "ms CPU/turn (c=8)", "(reference)", true)
+  results.cpu_per_direct_turn_ms = result(m.direct_c8_cpu, "ms CPU/turn (c=8, a greeting)", "(reference)", true)
+  results.cpu_per_probe_request_ms = result(m.probe_c8_cpu, "ms CPU/request (c=8, GET /healthz)", "(reference)", true)
   for (const c of concurrencies) {
     const s = m[`ratio_c${c}`]
     results[`floor_ratio_c${c}`] = result(s, "product CPU / floor CPU", "<= 3", s.median <= 3)

@@ -13,6 +13,7 @@ import { runExpositionBench } from "./exposition.mjs"
 import { runIsolated } from "./isolated.mjs"
 import { describeMachine } from "./machine.mjs"
 import { runOverheadBench } from "./overhead.mjs"
+import { runTurnBudgetBench } from "./turnBudget.mjs"
 
 /** Every figure is the median of this many runs (at least 5 for a published figure). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -23,6 +24,8 @@ const BENCHMARKS = {
   // In its own process: the loop delay and the rate are the sink's, not the other benchmarks' heaps'.
   trace_sink: () => runIsolated("./traceSink.mjs", "runTraceSinkBench", { runs: RUNS, turns: 25_000 }),
   cpu: () => runCpuBench({ runs: RUNS, turns: 1000 }),
+  // What a turn cannot cost less than with this stack: LangGraph's invoke and a LangChain model call.
+  turn_budget: () => runTurnBudgetBench({ runs: RUNS, calls: 2000 }),
   api: () => runApiBench({ duration: 10, sessions: 10_000 })
 }
 

@@ -20,3 +20,6 @@ export const MONITOR_MESSAGE = "what is my traffic?"
 
 /** A documentation turn: retrieval over the bundled knowledge base, no SafeLine read. */
 export const DOCUMENTATION_MESSAGE = "how do I configure rate limiting in SafeLine?"
+
+/** A direct turn (a greeting): the supervisor and the direct node, no tool, no retrieval; what every turn costs at least. */
+export const DIRECT_MESSAGE = "hi"
