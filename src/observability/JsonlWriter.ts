@@ -180,12 +180,16 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
       timer = setTimeout(drainNow, COALESCE_MS)
     }
 
-    const writeRange = (slab: Buffer, start: number, end: number): boolean => {
+    /** Whether one more line may be queued; a full queue counts it as dropped. */
+    const hasRoom = (): boolean => {
       if (closed) return false
-      if (queuedLines >= options.queueSize) {
-        options.onDrop(1)
-        return false
-      }
+      if (queuedLines < options.queueSize) return true
+      options.onDrop(1)
+      return false
+    }
+
+    /** Queues `slab[start, end)`, extending the last range when the line continues it. */
+    const enqueue = (slab: Buffer, start: number, end: number): true => {
       const last = queuedSlabs.length - 1
       if (last >= 0 && queuedSlabs[last] === slab && queuedEnds[last] === start) queuedEnds[last] = end
       else {
@@ -199,15 +203,14 @@ export const makeJsonlWriter = (options: JsonlWriterOptions): Effect.Effect<Json
       return true
     }
 
+    const writeRange = (slab: Buffer, start: number, end: number): boolean => hasRoom() && enqueue(slab, start, end)
+
+    // Checked before encoding, so a dropped line costs no slab space.
     const slabs = new LineSlabs()
     const writeLine = (line: string): boolean => {
-      if (closed) return false
-      if (queuedLines >= options.queueSize) {
-        options.onDrop(1)
-        return false
-      }
+      if (!hasRoom()) return false
       slabs.append(line)
-      return writeRange(slabs.slab, slabs.start, slabs.end)
+      return enqueue(slabs.slab, slabs.start, slabs.end)
     }
 
     yield* Effect.addFinalizer(() =>
