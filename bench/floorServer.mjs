@@ -1,7 +1,7 @@
 // The bare floor of a monitor turn: a raw `node:http` server with the embedded SafeLine simulator
 // (the product's own, from dist/), making the same four SafeLine reads a monitor turn makes through
 // the same cache policy (QPS per 5-second bucket and the 24 h counters per minute shared by
-// concurrent turns, forgotten when any read fails; the protection mode read every time, before the
+// concurrent turns, forgotten when any read fails; the protection mode read every time, beside the
 // statistics, as the monitor does) and answering a JSON reply. No graph, no
 // Effect, no instrumentation: what a turn cannot cost less than in Node. Run as a child process;
 // prints `FLOOR <url>` once it listens.
@@ -117,16 +117,16 @@ const server = createServer((req, res) => {
     if (typeof input?.message !== "string") return reply(res, 400, { error: "invalid_body" })
     const now = Date.now()
     try {
-      // The mode first: a failed read forgets the statistics, so an outage shows in this turn.
-      const mode = await get("/api/open/global/mode").catch((error) => {
+      // The mode beside the statistics; its failure too forgets them, so the next turn sees an outage.
+      const mode = get("/api/open/global/mode").catch((error) => {
         forgetAll()
         throw error
       })
-      const [series, [attack, access]] = await Promise.all([qps(now), counters(now)])
+      const [series, [attack, access], modeData] = await Promise.all([qps(now), counters(now), mode])
       const last = series.nodes.at(-1) ?? {}
       let requests = 0
       for (const [key, value] of Object.entries(last)) if (key !== "time") requests += Number(value) || 0
-      const modes = new Set(Object.values(mode.semantics ?? {}))
+      const modes = new Set(Object.values(modeData.semantics ?? {}))
       reply(res, 200, {
         session_id: typeof input.session_id === "string" ? input.session_id : "",
         turn_id: String(++turns),
