@@ -1,6 +1,7 @@
 // The LangGraph.js graph of one turn: supervisor → specialist, and back to the supervisor while
-// its plan has steps left (at most AGENT_MAX_HOPS) → end. Each node says where the turn goes next. Compiled once when the layer is built;
-// each node is an instrumented Effect run on the turn's runtime.
+// its plan has steps left (at most AGENT_MAX_HOPS) → end; each node says where the turn goes
+// next. Compiled once when the layer is built; each node is an instrumented Effect run on the
+// turn's runtime.
 import { END, START, StateGraph } from "@langchain/langgraph"
 import { Context, Effect, Layer, type Runtime } from "effect"
 import type { AppConfig } from "../config/AppConfig.js"
